@@ -1,0 +1,60 @@
+// Command gofaas is the gofaas platform in one binary: `gofaas server` runs
+// everything on one machine; `gofaas gateway` and `gofaas provider` run the
+// parts separately.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gofaas/gofaas/internal/provider/process"
+)
+
+func main() {
+	// A replica of the process back-end starting inside its own namespaces
+	// re-executes this binary; that step must run before anything else.
+	if process.IsReplicaInit() {
+		process.ReplicaInitMain()
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	os.Exit(exitCode(err))
+}
+
+// exitCode is the one place errors become exit codes.
+func exitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintln(os.Stderr, "gofaas:", err)
+		return 1
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gofaas",
+		Short:         "gofaas: functions as a service, OpenFaaS-compatible, in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		fmt.Fprintf(c.ErrOrStderr(), "%v\n\n%s", err, c.UsageString())
+		return errUsage
+	})
+	root.AddCommand(newServerCmd(), newGatewayCmd(), newProviderCmd(), newVersionCmd())
+	return root
+}

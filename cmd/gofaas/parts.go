@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gofaas/gofaas/internal/auth"
+	"github.com/gofaas/gofaas/internal/gateway"
+	"github.com/gofaas/gofaas/internal/metrics"
+	"github.com/gofaas/gofaas/internal/provider/process"
+	"github.com/gofaas/gofaas/internal/provider/rest"
+	"github.com/gofaas/gofaas/internal/registry"
+	"github.com/gofaas/gofaas/internal/store"
+)
+
+// authOptions are the OpenFaaS-style basic auth settings of the separate
+// parts: basic_auth and secret_mount_path.
+type authOptions struct {
+	enabled   bool
+	secretDir string
+}
+
+func (o *authOptions) addFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.enabled, "basic-auth", false, "require basic auth on /system/* (env basic_auth=true)")
+	fs.StringVar(&o.secretDir, "secret-mount-path", "/run/secrets/", "folder holding basic-auth-user and basic-auth-password (env secret_mount_path)")
+}
+
+func (o *authOptions) applyEnv(fs *pflag.FlagSet, getenv func(string) string) {
+	if !fs.Changed("basic-auth") && getenv("basic_auth") == "true" {
+		o.enabled = true
+	}
+	if v := getenv("secret_mount_path"); v != "" && !fs.Changed("secret-mount-path") {
+		o.secretDir = v
+	}
+}
+
+// credentials reads the basic auth files when auth is on.
+func (o *authOptions) credentials() (*auth.Credentials, error) {
+	if !o.enabled {
+		return nil, nil
+	}
+	c, err := auth.ReadCredentials(o.secretDir)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func newGatewayCmd() *cobra.Command {
+	var (
+		h           httpOptions
+		a           authOptions
+		providerURL string
+	)
+	cmd := &cobra.Command{
+		Use:   "gateway",
+		Short: "Run only the gateway, in front of any faas-provider API (gofaas, faas-netes, faasd)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.applyEnv(cmd.Flags(), os.Getenv)
+			if err := h.applyEnv(cmd.Flags(), os.Getenv); err != nil {
+				return err
+			}
+			if providerURL == "" {
+				providerURL = os.Getenv("functions_provider_url")
+			}
+			if providerURL == "" {
+				return fmt.Errorf("--provider-url (or env functions_provider_url) is required")
+			}
+			creds, err := a.credentials()
+			if err != nil {
+				return err
+			}
+			ccfg := rest.ClientConfig{}
+			if creds != nil {
+				// As OpenFaaS does, the gateway uses its own credentials upstream.
+				ccfg.Username, ccfg.Password = creds.User, creds.Password
+			}
+			client, err := rest.NewClient(strings.TrimSuffix(providerURL, "/"), ccfg)
+			if err != nil {
+				return err
+			}
+			log := h.logger()
+			gcfg := gateway.Config{
+				UpstreamTimeout: h.upstreamTimeout, MaxBodyBytes: h.maxBodyBytes,
+				Version: buildVersion(), Log: log,
+			}
+			if creds != nil {
+				gcfg.Auth = auth.NewBasic(*creds)
+			}
+			ln, err := h.listen()
+			if err != nil {
+				return err
+			}
+			log.Info("gofaas gateway started", "url", baseURL(ln), "provider_url", providerURL, "auth", creds != nil)
+			fmt.Fprintf(cmd.OutOrStdout(), "gofaas gateway is ready at %s (provider %s)\n", baseURL(ln), providerURL)
+			return h.serve(cmd.Context(), ln, gateway.New(client, metrics.NewGateway(), gcfg), log)
+		},
+	}
+	h.addFlags(cmd.Flags(), 8080)
+	a.addFlags(cmd.Flags())
+	cmd.Flags().StringVar(&providerURL, "provider-url", "", "base URL of the faas-provider API (env functions_provider_url)")
+	return cmd
+}
+
+func newProviderCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "provider",
+		Short: "Run one back-end as the faas-provider REST API",
+	}
+	cmd.AddCommand(newProviderProcessCmd())
+	return cmd
+}
+
+func newProviderProcessCmd() *cobra.Command {
+	var (
+		h         httpOptions
+		a         authOptions
+		dataDir   string
+		isolation string
+	)
+	cmd := &cobra.Command{
+		Use:   "process",
+		Short: "Serve the process back-end as the faas-provider REST API (with its registry at /v2/)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.applyEnv(cmd.Flags(), os.Getenv)
+			if err := h.applyEnv(cmd.Flags(), os.Getenv); err != nil {
+				return err
+			}
+			creds, err := a.credentials()
+			if err != nil {
+				return err
+			}
+			dir, err := expandHome(dataDir)
+			if err != nil {
+				return err
+			}
+			log := h.logger()
+			st, err := store.Open(dir)
+			if err != nil {
+				return fmt.Errorf("opening state: %w", err)
+			}
+			defer st.Close()
+			reg, err := registry.New(filepath.Join(dir, "registry"), log.With("component", "registry"))
+			if err != nil {
+				return fmt.Errorf("opening registry: %w", err)
+			}
+			cache := registry.NewCache(filepath.Join(dir, "images"), reg, log.With("component", "images"))
+			proc, err := process.New(process.Config{DataDir: dir, Isolation: isolation}, cache, st, log.With("component", "process"))
+			if err != nil {
+				return fmt.Errorf("starting process back-end: %w", err)
+			}
+			defer proc.Close()
+			if err := proc.Start(cmd.Context()); err != nil {
+				return fmt.Errorf("restoring functions: %w", err)
+			}
+			api := rest.NewHandler(proc, rest.HandlerConfig{MaxBodyBytes: h.maxBodyBytes, Log: log})
+			protect := func(h http.Handler) http.Handler { return h }
+			if creds != nil {
+				protect = auth.NewBasic(*creds).Wrap
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/", api)
+			mux.Handle("/system/", protect(api))
+			mux.Handle("/v2/", protect(reg))
+			ln, err := h.listen()
+			if err != nil {
+				return err
+			}
+			log.Info("gofaas provider started", "url", baseURL(ln), "backend", "process", "auth", creds != nil)
+			fmt.Fprintf(cmd.OutOrStdout(), "gofaas provider (process) is ready at %s\n", baseURL(ln))
+			return h.serve(cmd.Context(), ln, mux, log)
+		},
+	}
+	h.addFlags(cmd.Flags(), 8081)
+	a.addFlags(cmd.Flags())
+	cmd.Flags().StringVar(&dataDir, "data-dir", "~/.gofaas", "folder for state, images, logs and secrets")
+	cmd.Flags().StringVar(&isolation, "isolation", "auto", "replica isolation: netns, ports, or auto")
+	return cmd
+}
