@@ -92,12 +92,23 @@ func imagePath(img registry.Image, env *envList) []string {
 	return out
 }
 
-// workDir is the image's working directory under its root.
-func workDir(img registry.Image) string {
-	if img.WorkingDir == "" {
-		return img.Root
+// workDir is the image's working directory under its root, created when
+// the image lacks it (as container runtimes do for WORKDIR). It never
+// leaves the root, even through ".." or symlinks in the image.
+func workDir(img registry.Image) (string, error) {
+	rel := strings.TrimPrefix(filepath.Clean("/"+img.WorkingDir), "/")
+	if rel == "" {
+		return img.Root, nil
 	}
-	return filepath.Join(img.Root, img.WorkingDir)
+	root, err := os.OpenRoot(img.Root)
+	if err != nil {
+		return "", fmt.Errorf("opening image root: %w", err)
+	}
+	defer root.Close()
+	if err := root.MkdirAll(rel, 0o755); err != nil {
+		return "", fmt.Errorf("creating working dir %s in the image: %w", img.WorkingDir, err)
+	}
+	return filepath.Join(img.Root, rel), nil
 }
 
 // resolveArgv returns the command line of the image with the program (and
@@ -130,7 +141,7 @@ func findProgram(img registry.Image, name string, searchPath []string) (string, 
 		p := filepath.Join(img.Root, name)
 		return p, checkExecutable(p, name)
 	case strings.Contains(name, "/"):
-		p := filepath.Join(workDir(img), name)
+		p := filepath.Join(img.Root, filepath.Clean("/"+img.WorkingDir), name)
 		return p, checkExecutable(p, name)
 	}
 	for _, dir := range searchPath {

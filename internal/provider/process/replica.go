@@ -342,7 +342,11 @@ func (r *replica) command(img registry.Image) (*exec.Cmd, endpoint, []int, error
 	}
 	env.Set("PATH", strings.Join(search, string(os.PathListSeparator)))
 	env.Set(EnvReplica, r.instance)
-	cmd := &exec.Cmd{Path: argv[0], Args: argv, Dir: workDir(img)}
+	dir, err := workDir(img)
+	if err != nil {
+		return nil, endpoint{}, nil, err
+	}
+	cmd := &exec.Cmd{Path: argv[0], Args: argv, Dir: dir}
 	tmp := filepath.Join(r.dir, "tmp")
 	if r.p.isolation == IsolationNetns {
 		sock := filepath.Join(r.dir, socketName)
