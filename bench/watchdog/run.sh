@@ -24,58 +24,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v wrk >/dev/null; then
-	echo "installing wrk from Debian's packages" >&2
-	apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
+# shellcheck source=../lib.sh
+source "$root/bench/lib.sh"
+ensure_wrk
 
 echo "building fwatchdog and the upstream" >&2
 (cd "$root" && CGO_ENABLED=0 go build -ldflags="-s -w" -o "$work/fwatchdog" ./cmd/fwatchdog)
 (cd "$root" && CGO_ENABLED=0 go build -o "$work/upstream" ./bench/watchdog/upstream)
 (cd "$root" && CGO_ENABLED=0 go build -o "$work/spawn" ./bench/watchdog/spawn)
 
-cat >"$work/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = "hello"
-wrk.headers["Content-Type"] = "text/plain"
-LUA
-
-# wait_ok URL: poll until URL answers 200.
-wait_ok() {
-	for _ in $(seq 1 200); do
-		if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
-		sleep 0.05
-	done
-	echo "timed out waiting for $1" >&2
-	return 1
-}
-
-# to_ms VALUE: wrk latency ("812.00us", "1.20ms", "1.01s") to milliseconds.
-to_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0
-		if (v ~ /us$/) n = n / 1000
-		else if (v ~ /ms$/) n = n
-		else if (v ~ /m$/) n = n * 60000
-		else if (v ~ /s$/) n = n * 1000
-		printf "%.3f", n }'
-}
-
-# measure NAME URL: run wrk and record req/s, p50 and p99 for NAME.
-declare -A RPS P50 P99
-measure() {
-	local name=$1 url=$2 out
-	wrk -t"$THREADS" -c"$CONNS" -d2s -s "$work/post.lua" "$url" >/dev/null # warm-up
-	out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$work/post.lua" "$url")
-	if grep -q "Non-2xx" <<<"$out"; then
-		echo "$name: wrk saw non-2xx responses:" >&2
-		echo "$out" >&2
-		exit 1
-	fi
-	RPS[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-	P50[$name]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-	P99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-}
+post_script
 
 direct_port=$BASE_PORT
 http_port=$((BASE_PORT + 1))

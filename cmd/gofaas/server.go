@@ -107,7 +107,7 @@ func runServer(cmd *cobra.Command, o *serverOptions) error {
 	gw := gateway.New(proc, metrics.NewGateway(), gcfg)
 	printWelcome(cmd, baseURL(ln), creds, created, secretsDir, o.noAuth)
 	log.Info("gofaas server started", "url", baseURL(ln), "data_dir", dataDir,
-		"isolation", o.isolation, "auth", !o.noAuth, "upstream_timeout", o.http.upstreamTimeout,
+		"isolation", proc.Isolation(), "limits_enforced", proc.LimitsEnforced(), "auth", !o.noAuth, "upstream_timeout", o.http.upstreamTimeout,
 		"read_timeout", o.http.readTimeout, "write_timeout", o.http.writeTimeout)
 	return o.http.serve(ctx, ln, gw, log)
 }

@@ -30,7 +30,8 @@ type Config struct {
 	// HealthTimeout bounds one health check. Default 1s.
 	HealthTimeout time.Duration
 	// StopGrace is how long a replica has to exit after SIGTERM before it
-	// gets SIGKILL. Default 5s.
+	// gets SIGKILL. Default 30s, the watchdog's default write_timeout, which
+	// bounds its drain of requests in flight.
 	StopGrace time.Duration
 	// BackoffMin and BackoffMax bound the delay before a replica that
 	// exited is restarted; it doubles from BackoffMin. Defaults 100ms, 30s.
@@ -72,7 +73,7 @@ func (c Config) Defaults() Config {
 	}
 	set(&c.HealthInterval, 2*time.Second)
 	set(&c.HealthTimeout, time.Second)
-	set(&c.StopGrace, 5*time.Second)
+	set(&c.StopGrace, 30*time.Second)
 	set(&c.BackoffMin, 100*time.Millisecond)
 	set(&c.BackoffMax, 30*time.Second)
 	set(&c.BackoffReset, 10*time.Second)

@@ -15,8 +15,9 @@
 // absolute program path, and any absolute argument that exists in the
 // image, is mapped under the unpacked root). Its environment is, in order
 // (later wins): the image's Env, the function's envVars, fprocess=envProcess
-// when set, prefix_logs=false unless the function or image sets it, and
-// then:
+// when set, prefix_logs=false and healthcheck_interval=0 unless the
+// function or image sets them (the back-end takes a replica out of rotation
+// before it sends SIGTERM, so the watchdog drains at once), and then:
 //
 //   - PATH: the image's PATH entries mapped under the root, then the PATH of
 //     gofaas itself, so "python3 index.py" uses the host's interpreter while
@@ -59,7 +60,8 @@
 //     /tmp, which the bind would hide: then TMPDIR names the replica's
 //     directory instead), and then executes the entrypoint. The
 //     watchdog keeps its default ports (8080, upstream 8082) inside its own
-//     namespace and also serves on the Unix socket named by
+//     namespace (http_port is set to upstream_url's port when unset, so
+//     templates reading it work in both modes) and serves on the Unix socket named by
 //     unix_socket=<replica dir>/watchdog.sock, which the gateway dials. Needs
 //     root (CAP_SYS_ADMIN).
 //   - "auto" (the default): netns when running as root and a trial replica

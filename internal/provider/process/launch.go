@@ -51,7 +51,10 @@ func (e *envList) Environ() []string {
 }
 
 // baseEnv is the image env, then the function's envVars (sorted), then
-// fprocess, then prefix_logs=false unless already set.
+// fprocess, then prefix_logs=false and healthcheck_interval=0 unless
+// already set: the back-end timestamps log lines itself, and it stops
+// routing to a replica before signalling it, so the watchdog need not keep
+// serving unready after SIGTERM and can drain at once.
 func baseEnv(img registry.Image, d api.FunctionDeployment) *envList {
 	env := newEnvList()
 	for _, kv := range img.Env {
@@ -71,8 +74,10 @@ func baseEnv(img registry.Image, d api.FunctionDeployment) *envList {
 	if d.EnvProcess != "" {
 		env.Set("fprocess", d.EnvProcess)
 	}
-	if _, ok := env.Get("prefix_logs"); !ok {
-		env.Set("prefix_logs", "false")
+	for _, kv := range [][2]string{{"prefix_logs", "false"}, {"healthcheck_interval", "0"}} {
+		if _, ok := env.Get(kv[0]); !ok {
+			env.Set(kv[0], kv[1])
+		}
 	}
 	return env
 }

@@ -353,6 +353,15 @@ func (r *replica) command(img registry.Image) (*exec.Cmd, endpoint, []int, error
 		_ = os.Remove(sock)
 		env.Set(EnvSecretsDir, SecretsMountPath)
 		env.Set("unix_socket", sock)
+		// The upstream keeps its own port in its own namespace; templates
+		// that read $http_port learn it the same way in both modes.
+		if up, ok := env.Get("upstream_url"); ok {
+			if _, set := env.Get("http_port"); !set {
+				if u, err := url.Parse(up); err == nil && u.Port() != "" {
+					env.Set("http_port", u.Port())
+				}
+			}
+		}
 		initEnv := []string{envInit + "=1", envInitSecrets + "=" + r.secrets}
 		// Binding over /tmp would hide the image or the replica's own
 		// files when they live under /tmp; then $TMPDIR is all it gets.

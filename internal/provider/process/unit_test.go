@@ -132,7 +132,7 @@ func TestEnvAndArgv(t *testing.T) {
 		WorkingDir: "/home/app"}
 	d := api.FunctionDeployment{EnvVars: map[string]string{"B": "fn", "A": "fn"}, EnvProcess: "tool"}
 	env := baseEnv(img, d)
-	want := []string{"PATH=/usr/bin:/bin", "A=fn", "prefix_logs=true", "B=fn", "fprocess=tool"}
+	want := []string{"PATH=/usr/bin:/bin", "A=fn", "prefix_logs=true", "B=fn", "fprocess=tool", "healthcheck_interval=0"}
 	if got := env.Environ(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("env = %v, want %v", got, want)
 	}
