@@ -1,5 +1,19 @@
 # Shared helpers for the benchmark scripts; source it, do not run it.
-# Callers set: work (a temp folder), THREADS, CONNS, DURATION.
+# Callers set THREADS, CONNS and DURATION, then call init_work.
+
+# init_work makes a temp folder in $work and an array pids of background
+# processes; on exit both are cleaned up.
+init_work() {
+	work=$(mktemp -d)
+	pids=()
+	trap cleanup_work EXIT
+}
+
+cleanup_work() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
 
 # ensure_wrk installs wrk from Debian's packages when it is missing.
 ensure_wrk() {

@@ -20,6 +20,6 @@ echo "== unit and integration tests"
 go test -race -count=1 -timeout 15m ./...
 
 echo "== end-to-end tests"
-go test -tags e2e -count=1 -timeout 15m ./test/e2e/...
+go test -tags e2e -count=1 -timeout 15m ./test/e2e/... ./internal/registry/
 
 echo "== all tests passed"

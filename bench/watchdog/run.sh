@@ -15,17 +15,9 @@ THREADS=${THREADS:-2}
 BASE_PORT=${BASE_PORT:-19100}
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
 # shellcheck source=../lib.sh
 source "$root/bench/lib.sh"
+init_work
 ensure_wrk
 
 echo "building fwatchdog and the upstream" >&2

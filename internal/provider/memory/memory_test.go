@@ -32,22 +32,6 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// checkFor polls f until it returns nil or timeout passes.
-func checkFor(t *testing.T, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestLogs(t *testing.T) {
 	m := newMemory(t)
 	ctx := t.Context()
@@ -128,7 +112,7 @@ func TestLogsFollow(t *testing.T) {
 	cancel()
 	for range ch {
 	}
-	checkFor(t, 10*time.Second, func() error {
+	providertest.CheckFor(t, 10*time.Second, func() error {
 		if n := m.followerCount(); n != 0 {
 			return errors.New("follower still registered")
 		}

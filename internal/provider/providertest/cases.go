@@ -117,7 +117,7 @@ func (s suite) updateKeepsReplicas(t *testing.T) {
 	if err := p.Update(t.Context(), fn); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	checkFor(t, s.ReadyTimeout, func() error {
+	CheckFor(t, s.ReadyTimeout, func() error {
 		st, err := p.Function(t.Context(), fn.Service, s.Namespace, false)
 		switch {
 		case err != nil:
@@ -194,7 +194,7 @@ func (s suite) scaleToZero(t *testing.T) {
 	if err := p.Scale(t.Context(), fn.Service, s.Namespace, 0); err != nil {
 		t.Fatalf("Scale to 0: %v", err)
 	}
-	checkFor(t, s.ReadyTimeout, func() error {
+	CheckFor(t, s.ReadyTimeout, func() error {
 		return unavailable(t.Context(), p, fn.Service, s.Namespace, provider.ErrNoReplicas, 503)
 	})
 	st, err := p.Function(t.Context(), fn.Service, s.Namespace, false)
@@ -219,7 +219,7 @@ func (s suite) invoke(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var resp httpResult
-		checkFor(t, s.ReadyTimeout, func() error { // the first call may race readiness
+		CheckFor(t, s.ReadyTimeout, func() error { // the first call may race readiness
 			var err error
 			resp, err = invokeOnce(t.Context(), p, fn.Service, s.Namespace, tt.method, tt.sub, tt.query, tt.body)
 			return err
@@ -258,7 +258,7 @@ func (s suite) remove(t *testing.T) {
 	if list, err := p.Functions(t.Context(), s.Namespace); err != nil || len(list) != 0 {
 		t.Errorf("Functions after Remove = %v, %v; want empty", list, err)
 	}
-	checkFor(t, s.ReadyTimeout, func() error {
+	CheckFor(t, s.ReadyTimeout, func() error {
 		return unavailable(t.Context(), p, fn.Service, s.Namespace, provider.ErrNotFound, 404)
 	})
 	if err := p.Remove(t.Context(), fn.Service, s.Namespace); !errors.Is(err, provider.ErrNotFound) {

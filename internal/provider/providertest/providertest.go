@@ -95,9 +95,9 @@ func Run(t *testing.T, h Harness) {
 	}
 }
 
-// checkFor polls f every 50ms until it returns nil or timeout passes, then
-// fails with f's last error.
-func checkFor(t *testing.T, timeout time.Duration, f func() error) {
+// CheckFor polls f every 50ms until it returns nil or timeout passes, then
+// fails with f's last error. Back-end tests use it to wait for replicas.
+func CheckFor(t *testing.T, timeout time.Duration, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -133,7 +133,7 @@ func (s suite) deploy(t *testing.T, p provider.Provider, fn api.FunctionDeployme
 // as many as desired, at least one).
 func (s suite) waitAvailable(t *testing.T, p provider.Provider, name, ns string, want uint64) {
 	t.Helper()
-	checkFor(t, s.ReadyTimeout, func() error {
+	CheckFor(t, s.ReadyTimeout, func() error {
 		st, err := p.Function(t.Context(), name, ns, false)
 		if err != nil {
 			return err
