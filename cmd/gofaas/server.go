@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -17,6 +18,8 @@ import (
 
 type serverOptions struct {
 	http        httpOptions
+	async       asyncOptions
+	autoscale   autoscaleOptions
 	dataDir     string
 	isolation   string
 	noAuth      bool
@@ -54,6 +57,8 @@ Basic auth guards /system/* and /v2/. On first start a password for the user
 	cmd.Flags().StringVar(&o.isolation, "isolation", "auto", "replica isolation: netns (own network namespace, needs root), ports, or auto")
 	cmd.Flags().BoolVar(&o.noAuth, "no-auth", false, "turn basic auth off (only for a machine nobody else can reach)")
 	cmd.Flags().BoolVar(&o.checkConfig, "check-config", false, "check the flags and environment, then exit")
+	o.async.addFlags(cmd.Flags())
+	o.autoscale.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -104,12 +109,47 @@ func runServer(cmd *cobra.Command, o *serverOptions) error {
 	if !o.noAuth {
 		gcfg.Auth = auth.NewBasic(creds)
 	}
-	gw := gateway.New(proc, metrics.NewGateway(), gcfg)
+	parts := &serverParts{
+		dataDir: dataDir, log: log, proc: proc, metrics: metrics.NewGateway(),
+		gateway: &gcfg, url: baseURL(ln), creds: creds,
+	}
+	defer parts.stop()
+	if err := o.async.setup(ctx, parts); err != nil {
+		return fmt.Errorf("starting the async queue: %w", err)
+	}
+	if err := o.autoscale.setup(ctx, parts); err != nil {
+		return fmt.Errorf("starting the autoscaler: %w", err)
+	}
+	gw := gateway.New(proc, parts.metrics, gcfg)
 	printWelcome(cmd, baseURL(ln), creds, created, secretsDir, o.noAuth)
 	log.Info("gofaas server started", "url", baseURL(ln), "data_dir", dataDir,
 		"isolation", proc.Isolation(), "limits_enforced", proc.LimitsEnforced(), "auth", !o.noAuth, "upstream_timeout", o.http.upstreamTimeout,
 		"read_timeout", o.http.readTimeout, "write_timeout", o.http.writeTimeout)
 	return o.http.serve(ctx, ln, gw, log)
+}
+
+// serverParts is what the optional parts of `gofaas server` (the async
+// queue, the autoscaler) are wired from. Each part's setup, in its own file,
+// may add hooks to the gateway config before the gateway is built and
+// registers a stop function for what it started.
+type serverParts struct {
+	dataDir string
+	log     *slog.Logger
+	proc    *process.Process
+	metrics *metrics.Gateway
+	gateway *gateway.Config
+	url     string // where the gateway listens
+	creds   auth.Credentials
+	stops   []func()
+}
+
+// onStop registers f to run when the server stops, last registered first.
+func (p *serverParts) onStop(f func()) { p.stops = append(p.stops, f) }
+
+func (p *serverParts) stop() {
+	for i := len(p.stops) - 1; i >= 0; i-- {
+		p.stops[i]()
+	}
 }
 
 func printWelcome(cmd *cobra.Command, url string, c auth.Credentials, created bool, secretsDir string, noAuth bool) {
