@@ -238,6 +238,38 @@ func TestServer(t *testing.T) {
 			t.Errorf("dev lists %+v", list)
 		}
 		want(t, "deploy into unknown namespace", s.call("POST", "/system/functions", api.FunctionDeployment{Service: "x", Image: deploy.Image, Namespace: "nope"}, true), 400)
+
+		got := decode[api.FunctionNamespace](t, s.call("GET", "/system/namespace/dev", nil, true))
+		if got.Name != "dev" || got.Labels["openfaas"] != "1" {
+			t.Errorf("GET namespace = %+v", got)
+		}
+		ns.Annotations = map[string]string{"owner": "team-a"}
+		want(t, "update", s.call("PUT", "/system/namespace/dev", ns, true), 202)
+		if got := decode[api.FunctionNamespace](t, s.call("GET", "/system/namespace/dev", nil, true)); got.Annotations["owner"] != "team-a" {
+			t.Errorf("after update: %+v", got)
+		}
+		scratch := api.FunctionNamespace{Name: "scratch", Labels: map[string]string{"openfaas": "1"}}
+		want(t, "create scratch", s.call("POST", "/system/namespace/", scratch, true), 201)
+		want(t, "delete scratch", s.call("DELETE", "/system/namespace/scratch", scratch, true), 202)
+		want(t, "get deleted", s.call("GET", "/system/namespace/scratch", nil, true), 404)
+	})
+
+	t.Run("secret update and delete", func(t *testing.T) {
+		want(t, "create", s.call("POST", "/system/secrets", api.Secret{Name: "temp", RawValue: []byte{0, 1, 2}}, true), 201)
+		want(t, "update", s.call("PUT", "/system/secrets", api.Secret{Name: "temp", Value: "v2"}, true), 200)
+		want(t, "update absent", s.call("PUT", "/system/secrets", api.Secret{Name: "absent", Value: "x"}, true), 404)
+		want(t, "delete in use", s.call("DELETE", "/system/secrets", api.Secret{Name: "api-key"}, true), 400)
+		want(t, "delete", s.call("DELETE", "/system/secrets", api.Secret{Name: "temp"}, true), 200)
+		if r := s.call("GET", "/system/secrets", nil, true); strings.Contains(string(r.Body), `"temp"`) {
+			t.Errorf("deleted secret still listed: %s", r)
+		}
+	})
+
+	t.Run("usage", func(t *testing.T) {
+		st := decode[api.FunctionStatus](t, s.call("GET", "/system/function/hello?usage=1", nil, true))
+		if st.Usage == nil || st.Usage.TotalMemoryBytes <= 0 {
+			t.Errorf("usage = %+v, want the replicas' memory", st.Usage)
+		}
 	})
 
 	t.Run("bad input", func(t *testing.T) {
