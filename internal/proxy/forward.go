@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofaas/gofaas/internal/fastproxy"
 	"github.com/gofaas/gofaas/internal/provider"
 	"github.com/gofaas/gofaas/pkg/api"
 )
@@ -90,6 +91,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, name, namespace,
 		return
 	}
 	c.target = t
+	if fastproxy.Eligible(r) {
+		if key, dial, ok := p.fastKey(t); ok {
+			p.serveFast(c, r, ctx, p.pools.acquire(key, dial))
+			return
+		}
+	}
 	p.rp.ServeHTTP(c, r.WithContext(context.WithValue(ctx, callKey{}, c)))
 }
 
@@ -134,8 +141,14 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		proxyError(w, http.StatusBadGateway, "cannot reach function: "+err.Error())
 		return
 	}
+	p.invokeError(c, r.Context(), err)
+}
+
+// invokeError answers an invocation that failed before the response
+// started: 504 when ctx ended, 502 otherwise.
+func (p *Proxy) invokeError(c *call, ctx context.Context, err error) {
 	p.log.Debug("invoking function", "function", c.function(), "error", err)
-	if r.Context().Err() != nil {
+	if ctx.Err() != nil {
 		p.timedOut(c)
 		return
 	}
@@ -186,18 +199,25 @@ func rewrite(pr *httputil.ProxyRequest) {
 	}
 	out.URL.RawQuery = pr.In.URL.RawQuery
 	out.Host = ""
-	if v := pr.In.Header["X-Forwarded-For"]; len(v) > 0 {
-		out.Header["X-Forwarded-For"] = v
-	} else if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
-		out.Header.Set("X-Forwarded-For", ip)
+	setForwarded(pr.In, out.Header)
+}
+
+// setForwarded sets X-Forwarded-For (kept, else the client's address),
+// X-Forwarded-Host (kept, else the request's Host) and X-Forwarded-Proto
+// (kept) in out.
+func setForwarded(in *http.Request, out http.Header) {
+	if v := in.Header["X-Forwarded-For"]; len(v) > 0 {
+		out["X-Forwarded-For"] = v
+	} else if ip, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		out.Set("X-Forwarded-For", ip)
 	}
-	if v := pr.In.Header["X-Forwarded-Host"]; len(v) > 0 {
-		out.Header["X-Forwarded-Host"] = v
+	if v := in.Header["X-Forwarded-Host"]; len(v) > 0 {
+		out["X-Forwarded-Host"] = v
 	} else {
-		out.Header.Set("X-Forwarded-Host", pr.In.Host)
+		out.Set("X-Forwarded-Host", in.Host)
 	}
-	if v := pr.In.Header["X-Forwarded-Proto"]; len(v) > 0 {
-		out.Header["X-Forwarded-Proto"] = v
+	if v := in.Header["X-Forwarded-Proto"]; len(v) > 0 {
+		out["X-Forwarded-Proto"] = v
 	}
 }
 

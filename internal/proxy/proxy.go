@@ -1,9 +1,10 @@
 // Package proxy owns the invocation proxy: it serves /function/{name}[.{ns}][/{path}],
 // resolves the function to a replica through a Resolver (a provider.Provider
-// fits) and streams the request and response both ways with
-// httputil.ReverseProxy, mapping failures to 404/503/502/504.
+// fits) and streams the request and response both ways, mapping failures to
+// 404/503/502/504. Ordinary requests take internal/fastproxy's pooled
+// connections; the rest go through httputil.ReverseProxy.
 //
-// It imports internal/provider and pkg/api only. The gateway and the
+// It imports internal/provider, internal/fastproxy and pkg/api only. The gateway and the
 // faas-provider REST handler (internal/provider/rest) both mount it.
 package proxy
 
@@ -62,6 +63,7 @@ type Proxy struct {
 	cfg       Config
 	transport http.RoundTripper
 	rp        *httputil.ReverseProxy
+	pools     *pools // fast-path connections per replica endpoint
 	log       *slog.Logger
 	timeoutIn string // Timeout as shown in 504 bodies
 }
@@ -78,7 +80,8 @@ func New(r Resolver, cfg Config) *Proxy {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Proxy{resolver: r, cfg: cfg, transport: cfg.Transport, log: log, timeoutIn: formatTimeout(cfg.Timeout)}
+	p := &Proxy{resolver: r, cfg: cfg, transport: cfg.Transport, log: log, timeoutIn: formatTimeout(cfg.Timeout),
+		pools: newPools()}
 	if p.transport == nil {
 		p.transport = NewTransport()
 	}

@@ -12,11 +12,11 @@ import (
 	"net/url"
 	"os/exec"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/gofaas/gofaas/internal/fastproxy"
 	"github.com/gofaas/gofaas/pkg/api"
 )
 
@@ -30,8 +30,8 @@ type upstream struct {
 	target   *url.URL
 	dialAddr string
 	proxy    *httputil.ReverseProxy
-	pool     *connPool
-	buffers  *bufferPool
+	pool     *fastproxy.Pool
+	buffers  *fastproxy.BufferPool
 	// pathPrefix is upstream_url's path without its trailing slash.
 	pathPrefix string
 
@@ -50,8 +50,9 @@ func newUpstream(w *Watchdog) (*upstream, error) {
 	if err != nil {
 		return nil, err
 	}
+	buffers := fastproxy.NewBufferPool()
 	u := &upstream{w: w, target: target, dialAddr: addr, exited: make(chan struct{}),
-		pool: &connPool{addr: addr}, buffers: newBufferPool(), pathPrefix: strings.TrimSuffix(target.EscapedPath(), "/")}
+		pool: newPool(addr, buffers), buffers: buffers, pathPrefix: strings.TrimSuffix(target.EscapedPath(), "/")}
 	u.proxy = &httputil.ReverseProxy{
 		Rewrite:       u.rewrite,
 		Transport:     newTransport(),
@@ -134,7 +135,7 @@ func (u *upstream) waitAccepting(ctx context.Context) bool {
 // stop sends SIGTERM to the upstream's process group, and SIGKILL if it
 // has not exited within grace.
 func (u *upstream) stop(grace time.Duration) {
-	u.pool.closeAll()
+	u.pool.CloseIdle()
 	if u.cmd == nil {
 		return
 	}
@@ -174,7 +175,7 @@ func (u *upstream) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if fastEligible(r) {
+	if fastproxy.Eligible(r) {
 		u.serveFast(rw, r)
 		return
 	}
@@ -257,18 +258,3 @@ func (u *upstream) fail(rw http.ResponseWriter, code int, msg string) {
 	rw.Header().Set(api.HeaderInternal, internalWatchdog)
 	http.Error(rw, msg, code)
 }
-
-// bufferPool lends the proxy its copy buffers.
-type bufferPool struct{ p sync.Pool }
-
-func newBufferPool() *bufferPool {
-	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}}
-}
-
-// Get returns a 32 KiB buffer.
-func (b *bufferPool) Get() []byte { return *(b.p.Get().(*[]byte)) }
-
-// Put returns a buffer to the pool.
-func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
-
-var _ httputil.BufferPool = (*bufferPool)(nil)
