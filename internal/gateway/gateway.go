@@ -42,6 +42,13 @@ type Config struct {
 	Version api.VersionInfo
 	// Log receives the gateway's logs; nil discards them.
 	Log *slog.Logger
+	// ScaleFromZero holds calls to functions with no ready replica while
+	// one starts; off in the zero value (see zero.go).
+	ScaleFromZero ScaleFromZero
+	// Enqueuer stores /async-function/ calls; nil answers 501 there.
+	Enqueuer Enqueuer
+	// AsyncMaxBytes bounds an async request body (default 1 MiB).
+	AsyncMaxBytes int64
 }
 
 // Gateway is the gateway's HTTP handler.
@@ -69,7 +76,11 @@ func New(p provider.Provider, m *metrics.Gateway, cfg Config) *Gateway {
 		mux:      http.NewServeMux(),
 		servedBy: "gofaas/" + cmp.Or(cfg.Version.Release, "dev"),
 	}
-	g.proxy = proxy.New(p, proxy.Config{
+	var resolver proxy.Resolver = p
+	if cfg.ScaleFromZero.Enabled {
+		resolver = newWaker(p, cfg.ScaleFromZero, g.log)
+	}
+	g.proxy = proxy.New(resolver, proxy.Config{
 		DefaultNamespace: cfg.DefaultNamespace,
 		Timeout:          cfg.UpstreamTimeout,
 		Observer:         m,
@@ -95,7 +106,7 @@ func (g *Gateway) routes() {
 	}
 	invoke := g.callID(g.proxy)
 	g.mux.Handle("/function/", invoke)
-	g.mux.Handle("/async-function/", http.HandlerFunc(noAsync))
+	g.asyncRoutes(protect)
 	g.mux.Handle("GET /system/info", protect(http.HandlerFunc(g.info)))
 	g.mux.Handle("POST /system/alert", protect(http.HandlerFunc(g.alert)))
 	g.mux.Handle("/system/", protect(system))

@@ -26,6 +26,7 @@ type Gateway struct {
 	started     *prometheus.CounterVec
 	inflight    *prometheus.GaugeVec
 	services    *prometheus.GaugeVec
+	replicas    replicaGauges
 
 	// fns caches per-function series and counts, so the hot path does one
 	// map lookup instead of hashing label values three times.
@@ -33,10 +34,12 @@ type Gateway struct {
 }
 
 type fnSeries struct {
-	started  prometheus.Counter
-	inflight prometheus.Gauge
-	total    atomic.Uint64
-	codes    sync.Map // int → *codeSeries
+	started   prometheus.Counter
+	inflight  prometheus.Gauge
+	total     atomic.Uint64
+	startedN  atomic.Uint64 // invocations started, for Load
+	inflightN atomic.Int64  // invocations in flight, for Load
+	codes     sync.Map      // int → *codeSeries
 }
 
 type codeSeries struct {
@@ -71,7 +74,9 @@ func NewGateway() *Gateway {
 			Help: "Desired replicas per function.",
 		}, []string{"function_name"}),
 	}
+	g.replicas = newReplicaGauges()
 	g.reg.MustRegister(g.invocations, g.seconds, g.started, g.inflight, g.services,
+		g.replicas.available, g.replicas.cpu, g.replicas.memory,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return g
 }
@@ -98,6 +103,8 @@ func (g *Gateway) series(function string) *fnSeries {
 // Started records the start of an invocation of function ("name.namespace").
 func (g *Gateway) Started(function string) {
 	s := g.series(function)
+	s.startedN.Add(1)
+	s.inflightN.Add(1)
 	s.started.Inc()
 	s.inflight.Inc()
 }
@@ -106,6 +113,7 @@ func (g *Gateway) Started(function string) {
 // got and the time it took.
 func (g *Gateway) Finished(function string, code int, d time.Duration) {
 	s := g.series(function)
+	s.inflightN.Add(-1)
 	s.inflight.Dec()
 	s.total.Add(1)
 	c, ok := s.codes.Load(code)
@@ -133,9 +141,4 @@ func (g *Gateway) InvocationCount(function string) float64 {
 // SetReplicas sets gateway_service_count for function.
 func (g *Gateway) SetReplicas(function string, replicas uint64) {
 	g.services.WithLabelValues(function).Set(float64(replicas))
-}
-
-// Forget drops the series of a removed function.
-func (g *Gateway) Forget(function string) {
-	g.services.DeleteLabelValues(function)
 }

@@ -55,7 +55,9 @@ func waitAvailable(t *testing.T, s *server, name, ns string, n uint64) api.Funct
 
 func TestServer(t *testing.T) {
 	dataDir := t.TempDir()
-	s := startServer(t, dataDir, "server", "--port", "0", "--data-dir", dataDir)
+	// Scale from zero is off here so that a function at zero replicas
+	// answers 503; autoscale_test.go covers waking it.
+	s := startServer(t, dataDir, "server", "--port", "0", "--data-dir", dataDir, "--scale-from-zero=false")
 
 	t.Run("health and auth", func(t *testing.T) {
 		want(t, "healthz", s.call("GET", "/healthz", nil, false), 200)

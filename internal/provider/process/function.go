@@ -93,9 +93,12 @@ func (f *function) ready() (ready, starting int) {
 	return ready, starting
 }
 
-// initialReplicas is com.openfaas.scale.min when a positive integer, else 1.
+// initialReplicas is com.openfaas.scale.min when a whole number, else 1.
+// An explicit 0 deploys the function at zero replicas (openfaas/faas#978):
+// it costs nothing until its first call, which the gateway's scale from
+// zero serves.
 func initialReplicas(labels map[string]string) uint64 {
-	if n, err := strconv.ParseUint(labels[LabelScaleMin], 10, 64); err == nil && n > 0 {
+	if n, err := strconv.ParseUint(labels[LabelScaleMin], 10, 64); err == nil {
 		return n
 	}
 	return 1

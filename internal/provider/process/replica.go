@@ -25,7 +25,8 @@ import (
 
 const (
 	socketName   = "watchdog.sock"
-	startPoll    = 50 * time.Millisecond
+	startPoll    = 50 * time.Millisecond // slowest health poll while a replica starts
+	firstPoll    = time.Millisecond      // first poll; each next one waits 1ms more
 	healthFails  = 3
 	logDrainWait = 2 * time.Second
 )
@@ -168,8 +169,8 @@ func (r *replica) runOnce() (healthy time.Duration, stopped bool) {
 
 func (r *replica) supervise(c *running) (healthy time.Duration, stopped bool) {
 	var readySince time.Time
-	fails := 0
-	timer := time.NewTimer(startPoll)
+	fails, polls := 0, 0
+	timer := time.NewTimer(firstPoll)
 	defer timer.Stop()
 	for {
 		select {
@@ -206,7 +207,10 @@ func (r *replica) supervise(c *running) (healthy time.Duration, stopped bool) {
 				r.log.Warn("replica failed its health checks", "pid", c.pid)
 			}
 		}
-		next := startPoll
+		// A starting replica is polled every 1, 2, 3… ms up to startPoll,
+		// so a cold start is seen within a millisecond or two of being ready.
+		polls++
+		next := min(startPoll, time.Duration(polls)*firstPoll)
 		if !readySince.IsZero() {
 			next = r.p.cfg.HealthInterval
 		}

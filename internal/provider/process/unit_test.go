@@ -176,7 +176,10 @@ func TestEnvAndArgv(t *testing.T) {
 	if got := initialReplicas(map[string]string{LabelScaleMin: "3"}); got != 3 {
 		t.Fatalf("scale.min 3 = %d", got)
 	}
-	for _, v := range []string{"", "0", "-2", "x", "1.5"} {
+	if got := initialReplicas(map[string]string{LabelScaleMin: "0"}); got != 0 {
+		t.Fatalf("scale.min 0 = %d, want 0 (deploy at zero)", got)
+	}
+	for _, v := range []string{"", "-2", "x", "1.5"} {
 		if got := initialReplicas(map[string]string{LabelScaleMin: v}); got != 1 {
 			t.Fatalf("scale.min %q = %d, want 1", v, got)
 		}
