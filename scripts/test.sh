@@ -2,9 +2,14 @@
 # Runs the whole gofaas test suite: formatting, vet, unit and integration
 # tests (with the race detector), then the end-to-end tests that build the
 # binaries and drive a real `gofaas server` over HTTP.
-# Needs only Go and gcc (for -race). Usage: ./scripts/test.sh
+# Needs Go and gcc (for -race); as root it installs Prometheus and
+# AlertManager from Debian's packages for one e2e test, which skips without
+# them. Usage: ./scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== test dependencies"
+./scripts/test-deps.sh
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

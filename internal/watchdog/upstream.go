@@ -20,8 +20,13 @@ import (
 	"github.com/gofaas/gofaas/pkg/api"
 )
 
-// dialPollInterval is how often the upstream's port is probed at start.
-const dialPollInterval = 20 * time.Millisecond
+// The upstream's port is probed at start after 1 ms, then at doubling
+// intervals up to dialPollMax: a fast upstream is found within a
+// millisecond or two (cold starts), a slow one costs few dials.
+const (
+	dialPollMin = time.Millisecond
+	dialPollMax = 20 * time.Millisecond
+)
 
 // upstream is http mode: one long-running function process (fprocess)
 // serving HTTP on upstream_url, and a reverse proxy in front of it.
@@ -111,7 +116,8 @@ func (u *upstream) start(ctx context.Context) (bool, error) {
 func (u *upstream) waitAccepting(ctx context.Context) bool {
 	start := time.Now()
 	var d net.Dialer
-	t := time.NewTicker(dialPollInterval)
+	wait := dialPollMin
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
 		dctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -128,6 +134,8 @@ func (u *upstream) waitAccepting(ctx context.Context) bool {
 		case <-u.exited:
 			return false
 		case <-t.C:
+			wait = min(2*wait, dialPollMax)
+			t.Reset(wait)
 		}
 	}
 }
