@@ -136,5 +136,5 @@ func noAsync(w http.ResponseWriter, _ *http.Request) {
 
 func (g *Gateway) index(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte(g.servedBy + "\n\nREST API:   /system/functions (basic auth)\nInvoke:     /function/<name>[.<namespace>]\nRegistry:   /v2/\nMetrics:    /metrics\n"))
+	w.Write([]byte(g.servedBy + "\n\nREST API:   /system/functions (basic auth)\nInvoke:     /function/<name>[.<namespace>]\nAsync:      /async-function/<name>[.<namespace>]\nRegistry:   /v2/\nMetrics:    /metrics\n"))
 }
