@@ -43,9 +43,9 @@ pw=$(cat "$work/data/secrets/basic-auth-password")
 (cd "$root" && "$work/publish" -gateway "$gw" -password-file "$work/data/secrets/basic-auth-password" \
 	-image bench:latest -handler ./bench/watchdog/upstream -fprocess ./handler >/dev/null)
 
-deploy() { # deploy NAME
+deploy() { # deploy NAME: pinned at one replica (min == max), so the autoscaler leaves it
 	curl -fsS -u "admin:$pw" -X POST "$gw/system/functions" \
-		-d "{\"service\":\"$1\",\"image\":\"127.0.0.1:$gw_port/bench:latest\"}" >/dev/null
+		-d "{\"service\":\"$1\",\"image\":\"127.0.0.1:$gw_port/bench:latest\",\"labels\":{\"com.openfaas.scale.min\":\"1\",\"com.openfaas.scale.max\":\"1\"}}" >/dev/null
 }
 deploy hello
 wait_ok "$gw/function/hello"
