@@ -66,7 +66,7 @@ func (o *autoscaleOptions) setup(ctx context.Context, p *serverParts) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	a, err := autoscale.New(p.proc, p.metrics, autoscale.Config{
+	a, err := autoscale.New(p.backend, p.metrics, autoscale.Config{
 		Interval: o.interval, LoadWindow: o.loadWindow, DownWindow: o.downWindow,
 		ZeroDuration: o.zeroDuration, ZeroOnly: !o.load, Log: p.log,
 	})

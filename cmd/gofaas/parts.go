@@ -56,6 +56,7 @@ func newGatewayCmd() *cobra.Command {
 	var (
 		h           httpOptions
 		a           authOptions
+		scale       autoscaleOptions
 		providerURL string
 	)
 	cmd := &cobra.Command{
@@ -98,13 +99,19 @@ func newGatewayCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			parts := &serverParts{log: log, backend: client, metrics: metrics.NewGateway(), gateway: &gcfg, url: baseURL(ln)}
+			defer parts.stop()
+			if err := scale.setup(cmd.Context(), parts); err != nil {
+				return fmt.Errorf("starting the autoscaler: %w", err)
+			}
 			log.Info("gofaas gateway started", "url", baseURL(ln), "provider_url", providerURL, "auth", creds != nil)
 			fmt.Fprintf(cmd.OutOrStdout(), "gofaas gateway is ready at %s (provider %s)\n", baseURL(ln), providerURL)
-			return h.serve(cmd.Context(), ln, gateway.New(client, metrics.NewGateway(), gcfg), log)
+			return h.serve(cmd.Context(), ln, gateway.New(client, parts.metrics, gcfg), log)
 		},
 	}
 	h.addFlags(cmd.Flags(), 8080)
 	a.addFlags(cmd.Flags())
+	scale.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&providerURL, "provider-url", "", "base URL of the faas-provider API (env functions_provider_url)")
 	return cmd
 }

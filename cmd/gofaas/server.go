@@ -11,6 +11,7 @@ import (
 	"github.com/gofaas/gofaas/internal/auth"
 	"github.com/gofaas/gofaas/internal/gateway"
 	"github.com/gofaas/gofaas/internal/metrics"
+	"github.com/gofaas/gofaas/internal/provider"
 	"github.com/gofaas/gofaas/internal/provider/process"
 	"github.com/gofaas/gofaas/internal/registry"
 	"github.com/gofaas/gofaas/internal/store"
@@ -110,7 +111,7 @@ func runServer(cmd *cobra.Command, o *serverOptions) error {
 		gcfg.Auth = auth.NewBasic(creds)
 	}
 	parts := &serverParts{
-		dataDir: dataDir, log: log, proc: proc, metrics: metrics.NewGateway(),
+		dataDir: dataDir, log: log, proc: proc, backend: proc, metrics: metrics.NewGateway(),
 		gateway: &gcfg, url: baseURL(ln), creds: creds,
 	}
 	defer parts.stop()
@@ -135,7 +136,8 @@ func runServer(cmd *cobra.Command, o *serverOptions) error {
 type serverParts struct {
 	dataDir string
 	log     *slog.Logger
-	proc    *process.Process
+	proc    *process.Process  // nil in `gofaas gateway`
+	backend provider.Provider // what the gateway fronts
 	metrics *metrics.Gateway
 	gateway *gateway.Config
 	url     string // where the gateway listens
