@@ -73,7 +73,7 @@ func run() error {
 		return err
 	}
 	ref := u.Host + "/" + *image
-	digest, err := builder.Push(context.Background(), img, ref, *user, strings.TrimSpace(string(pw)))
+	digest, err := builder.PushImage(context.Background(), img, ref, builder.PushOptions{User: *user, Password: strings.TrimSpace(string(pw))})
 	if err != nil {
 		return err
 	}
