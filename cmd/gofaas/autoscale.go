@@ -45,10 +45,15 @@ func (o *autoscaleOptions) addFlags(fs *pflag.FlagSet) {
 
 func (o *autoscaleOptions) validate() error {
 	var errs []error
-	for flag, d := range map[string]time.Duration{"--scale-interval": o.interval, "--scale-load-window": o.loadWindow,
-		"--scale-down-window": o.downWindow, "--scale-zero-duration": o.zeroDuration, "--scale-from-zero-wait": o.fromZeroWait} {
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("%s %s must be positive", flag, d))
+	for _, f := range []struct {
+		flag string
+		d    time.Duration
+	}{
+		{"--scale-interval", o.interval}, {"--scale-load-window", o.loadWindow}, {"--scale-down-window", o.downWindow},
+		{"--scale-zero-duration", o.zeroDuration}, {"--scale-from-zero-wait", o.fromZeroWait},
+	} {
+		if f.d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s must be positive", f.flag, f.d))
 		}
 	}
 	if o.metricsPort < 0 || o.metricsPort > 65535 {
@@ -58,6 +63,29 @@ func (o *autoscaleOptions) validate() error {
 		errs = append(errs, fmt.Errorf("--metrics-bind %q is not an IP address", o.metricsBind))
 	}
 	return errors.Join(errs...)
+}
+
+// checkWith checks the autoscaler's flags against the server's own: the
+// metrics port must differ from the main one.
+func (o *autoscaleOptions) checkWith(h *httpOptions) error {
+	if o.metricsPort != 0 && o.metricsPort == h.port {
+		return fmt.Errorf("--metrics-port %d is also --port; use another port or 0 (off)", o.metricsPort)
+	}
+	return nil
+}
+
+// warnings lists settings that work but probably not as meant.
+func (o *autoscaleOptions) warnings(h *httpOptions) []string {
+	var w []string
+	if o.fromZero && o.fromZeroWait > h.upstreamTimeout {
+		w = append(w, fmt.Sprintf("--scale-from-zero-wait %v is longer than --upstream-timeout %v, which ends a held call first",
+			o.fromZeroWait, h.upstreamTimeout))
+	}
+	if o.loadWindow < o.interval {
+		w = append(w, fmt.Sprintf("--scale-load-window %v is shorter than --scale-interval %v: load is measured over one interval instead",
+			o.loadWindow, o.interval))
+	}
+	return w
 }
 
 // setup starts the autoscaler and the metrics port, and hooks scale from

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -52,68 +53,94 @@ func (o *authOptions) credentials() (*auth.Credentials, error) {
 	return &c, nil
 }
 
-func newGatewayCmd() *cobra.Command {
-	var (
-		h           httpOptions
-		a           authOptions
-		scale       autoscaleOptions
-		providerURL string
-	)
+// gatewayOptions are the settings of `gofaas gateway`.
+type gatewayOptions struct {
+	http        httpOptions
+	auth        authOptions
+	autoscale   autoscaleOptions
+	providerURL string
+	checkConfig bool
+}
+
+func newGatewayCmd() *cobra.Command { return gatewayCmd(os.Getenv) }
+
+// gatewayCmd is `gofaas gateway` reading the environment through getenv.
+func gatewayCmd(getenv func(string) string) *cobra.Command {
+	o := &gatewayOptions{}
 	cmd := &cobra.Command{
 		Use:   "gateway",
 		Short: "Run only the gateway, in front of any faas-provider API (gofaas, faas-netes, faasd)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a.applyEnv(cmd.Flags(), os.Getenv)
-			if err := h.applyEnv(cmd.Flags(), os.Getenv); err != nil {
-				return err
-			}
-			if providerURL == "" {
-				providerURL = os.Getenv("functions_provider_url")
-			}
-			if providerURL == "" {
-				return fmt.Errorf("--provider-url (or env functions_provider_url) is required")
-			}
-			creds, err := a.credentials()
+			creds, err := o.check(cmd.Flags(), getenv)
 			if err != nil {
 				return err
 			}
-			ccfg := rest.ClientConfig{}
-			if creds != nil {
-				// As OpenFaaS does, the gateway uses its own credentials upstream.
-				ccfg.Username, ccfg.Password = creds.User, creds.Password
+			if o.checkConfig {
+				return reportValid(cmd, append(o.http.warnings(), o.autoscale.warnings(&o.http)...))
 			}
-			client, err := rest.NewClient(strings.TrimSuffix(providerURL, "/"), ccfg)
-			if err != nil {
-				return err
-			}
-			log := h.logger()
-			gcfg := gateway.Config{
-				UpstreamTimeout: h.upstreamTimeout, MaxBodyBytes: h.maxBodyBytes,
-				Version: buildVersion(), Log: log,
-			}
-			if creds != nil {
-				gcfg.Auth = auth.NewBasic(*creds)
-			}
-			ln, err := h.listen()
-			if err != nil {
-				return err
-			}
-			parts := &serverParts{log: log, backend: client, metrics: metrics.NewGateway(), gateway: &gcfg, url: baseURL(ln)}
-			defer parts.stop()
-			if err := scale.setup(cmd.Context(), parts); err != nil {
-				return fmt.Errorf("starting the autoscaler: %w", err)
-			}
-			log.Info("gofaas gateway started", "url", baseURL(ln), "provider_url", providerURL, "auth", creds != nil)
-			fmt.Fprintf(cmd.OutOrStdout(), "gofaas gateway is ready at %s (provider %s)\n", baseURL(ln), providerURL)
-			return h.serve(cmd.Context(), ln, gateway.New(client, parts.metrics, gcfg), log)
+			return runGateway(cmd, o, creds)
 		},
 	}
-	h.addFlags(cmd.Flags(), 8080)
-	a.addFlags(cmd.Flags())
-	scale.addFlags(cmd.Flags())
-	cmd.Flags().StringVar(&providerURL, "provider-url", "", "base URL of the faas-provider API (env functions_provider_url)")
+	o.http.addFlags(cmd.Flags(), 8080)
+	o.auth.addFlags(cmd.Flags())
+	o.autoscale.addFlags(cmd.Flags())
+	cmd.Flags().StringVar(&o.providerURL, "provider-url", "", "base URL of the faas-provider API (env functions_provider_url)")
+	cmd.Flags().BoolVar(&o.checkConfig, "check-config", false, "check the flags and environment, list every problem, then exit")
 	return cmd
+}
+
+// check validates every flag and the environment, listing every problem,
+// and reads the basic auth credentials when auth is on.
+func (o *gatewayOptions) check(fs *pflag.FlagSet, getenv func(string) string) (*auth.Credentials, error) {
+	o.auth.applyEnv(fs, getenv)
+	if o.providerURL == "" {
+		o.providerURL = getenv("functions_provider_url")
+	}
+	errs := []error{o.http.applyEnv(fs, getenv), o.autoscale.validate(), o.autoscale.checkWith(&o.http)}
+	if o.providerURL == "" {
+		errs = append(errs, errors.New("--provider-url (or env functions_provider_url) is required"))
+	} else if _, err := rest.NewClient(o.providerURL, rest.ClientConfig{}); err != nil {
+		errs = append(errs, fmt.Errorf("--provider-url: %w", err))
+	}
+	creds, err := o.auth.credentials()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--basic-auth with --secret-mount-path %s: %w", o.auth.secretDir, err))
+	}
+	return creds, checkConfig(errs...)
+}
+
+func runGateway(cmd *cobra.Command, o *gatewayOptions, creds *auth.Credentials) error {
+	ccfg := rest.ClientConfig{}
+	if creds != nil {
+		// As OpenFaaS does, the gateway uses its own credentials upstream.
+		ccfg.Username, ccfg.Password = creds.User, creds.Password
+	}
+	client, err := rest.NewClient(strings.TrimSuffix(o.providerURL, "/"), ccfg)
+	if err != nil {
+		return err
+	}
+	log := o.http.logger()
+	logWarnings(log, append(o.http.warnings(), o.autoscale.warnings(&o.http)...))
+	gcfg := gateway.Config{
+		UpstreamTimeout: o.http.upstreamTimeout, MaxBodyBytes: o.http.maxBodyBytes,
+		Version: buildVersion(), Log: log,
+	}
+	if creds != nil {
+		gcfg.Auth = auth.NewBasic(*creds)
+	}
+	ln, err := o.http.listen()
+	if err != nil {
+		return err
+	}
+	parts := &serverParts{log: log, backend: client, metrics: metrics.NewGateway(), gateway: &gcfg, url: baseURL(ln)}
+	defer parts.stop()
+	if err := o.autoscale.setup(cmd.Context(), parts); err != nil {
+		return fmt.Errorf("starting the autoscaler: %w", err)
+	}
+	log.Info("gofaas gateway started", "url", baseURL(ln), "provider_url", o.providerURL, "auth", creds != nil)
+	fmt.Fprintf(cmd.OutOrStdout(), "gofaas gateway is ready at %s (provider %s)\n", baseURL(ln), o.providerURL)
+	return o.http.serve(cmd.Context(), ln, gateway.New(client, parts.metrics, gcfg), log)
 }
 
 func newProviderCmd() *cobra.Command {
@@ -131,6 +158,7 @@ func newProviderProcessCmd() *cobra.Command {
 		a         authOptions
 		dataDir   string
 		isolation string
+		check     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "process",
@@ -138,16 +166,19 @@ func newProviderProcessCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a.applyEnv(cmd.Flags(), os.Getenv)
-			if err := h.applyEnv(cmd.Flags(), os.Getenv); err != nil {
+			creds, credErr := a.credentials()
+			if credErr != nil {
+				credErr = fmt.Errorf("--basic-auth with --secret-mount-path %s: %w", a.secretDir, credErr)
+			}
+			dir, dirErr := expandHome(dataDir)
+			if dirErr != nil {
+				dirErr = fmt.Errorf("--data-dir: %w", dirErr)
+			}
+			if err := checkConfig(h.applyEnv(cmd.Flags(), os.Getenv), checkIsolation(isolation), credErr, dirErr); err != nil {
 				return err
 			}
-			creds, err := a.credentials()
-			if err != nil {
-				return err
-			}
-			dir, err := expandHome(dataDir)
-			if err != nil {
-				return err
+			if check {
+				return reportValid(cmd, h.warnings())
 			}
 			log := h.logger()
 			st, err := store.Open(dir)
@@ -190,5 +221,6 @@ func newProviderProcessCmd() *cobra.Command {
 	a.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&dataDir, "data-dir", "~/.gofaas", "folder for state, images, logs and secrets")
 	cmd.Flags().StringVar(&isolation, "isolation", "auto", "replica isolation: netns, ports, or auto")
+	cmd.Flags().BoolVar(&check, "check-config", false, "check the flags and environment, list every problem, then exit")
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -41,24 +42,38 @@ func (o *httpOptions) addFlags(fs *pflag.FlagSet, defPort int) {
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json")
 }
 
-// applyEnv reads the OpenFaaS timeout variables for flags not given.
+// timeout is one timeout setting: its flag, its OpenFaaS variable, its value.
+type timeout struct {
+	flag, env string
+	d         time.Duration
+}
+
+func (o *httpOptions) timeouts() [3]timeout {
+	return [...]timeout{
+		{"read-timeout", "read_timeout", o.readTimeout},
+		{"write-timeout", "write_timeout", o.writeTimeout},
+		{"upstream-timeout", "upstream_timeout", o.upstreamTimeout},
+	}
+}
+
+// applyEnv reads the OpenFaaS timeout variables for flags not given, then
+// validates; it reports every problem, each naming its flag or variable.
 func (o *httpOptions) applyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
-	for flag, env := range map[string]string{
-		"read-timeout": "read_timeout", "write-timeout": "write_timeout", "upstream-timeout": "upstream_timeout",
-	} {
-		v := getenv(env)
-		if v == "" || fs.Changed(flag) {
+	var errs []error
+	for _, te := range o.timeouts() {
+		v := getenv(te.env)
+		if v == "" || fs.Changed(te.flag) {
 			continue
 		}
 		d, err := parseDuration(v)
-		if err != nil {
-			return fmt.Errorf("env %s=%q: %w", env, v, err)
+		if err == nil {
+			err = fs.Set(te.flag, d.String())
 		}
-		if err := fs.Set(flag, d.String()); err != nil {
-			return fmt.Errorf("env %s: %w", env, err)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("env %s=%q: %w", te.env, v, err))
 		}
 	}
-	return o.validate()
+	return errors.Join(append(errs, o.validate())...)
 }
 
 func (o *httpOptions) validate() error {
@@ -69,11 +84,13 @@ func (o *httpOptions) validate() error {
 	if net.ParseIP(o.bind) == nil {
 		errs = append(errs, fmt.Errorf("--bind %q is not an IP address", o.bind))
 	}
-	if o.upstreamTimeout <= 0 || o.readTimeout <= 0 || o.writeTimeout <= 0 {
-		errs = append(errs, errors.New("timeouts must be positive"))
+	for _, t := range o.timeouts() {
+		if t.d <= 0 {
+			errs = append(errs, fmt.Errorf("--%s (env %s) %v must be positive", t.flag, t.env, t.d))
+		}
 	}
 	if o.maxBodyBytes <= 0 {
-		errs = append(errs, errors.New("--max-body-bytes must be positive"))
+		errs = append(errs, fmt.Errorf("--max-body-bytes %d must be positive", o.maxBodyBytes))
 	}
 	if _, err := parseLevel(o.logLevel); err != nil {
 		errs = append(errs, err)
@@ -82,6 +99,46 @@ func (o *httpOptions) validate() error {
 		errs = append(errs, fmt.Errorf("--log-format %q: use text or json", o.logFormat))
 	}
 	return errors.Join(errs...)
+}
+
+// warnings lists settings that work but probably not as meant.
+func (o *httpOptions) warnings() []string {
+	var w []string
+	if o.upstreamTimeout >= o.readTimeout || o.upstreamTimeout >= o.writeTimeout {
+		w = append(w, fmt.Sprintf("--upstream-timeout %v is not below --read-timeout %v and --write-timeout %v: a slow function's answer may be cut off",
+			o.upstreamTimeout, o.readTimeout, o.writeTimeout))
+	}
+	return w
+}
+
+// configError lists every problem found in a command's flags and
+// environment, one per line.
+type configError struct{ err error }
+
+// checkConfig returns nil when errs are all nil, else a *configError
+// listing them.
+func checkConfig(errs ...error) error {
+	if err := errors.Join(errs...); err != nil {
+		return &configError{err}
+	}
+	return nil
+}
+
+func (e *configError) Error() string {
+	lines := strings.Split(e.err.Error(), "\n")
+	return fmt.Sprintf("invalid configuration (%d problems):\n  %s", len(lines), strings.Join(lines, "\n  "))
+}
+
+func (e *configError) Unwrap() error { return e.err }
+
+// reportValid is --check-config's answer for a valid configuration.
+func reportValid(cmd *cobra.Command, warnings []string) error {
+	out := cmd.OutOrStdout()
+	for _, w := range warnings {
+		fmt.Fprintln(out, "warning:", w)
+	}
+	fmt.Fprintln(out, "configuration is valid")
+	return nil
 }
 
 // parseDuration reads durations as OpenFaaS does: a bare integer is seconds,
@@ -166,4 +223,11 @@ func expandHome(p string) (string, error) {
 		return "", fmt.Errorf("finding home folder for %s: %w", p, err)
 	}
 	return filepath.Join(home, strings.TrimPrefix(p, "~")), nil
+}
+
+// logWarnings logs what --check-config would warn about.
+func logWarnings(log *slog.Logger, warnings []string) {
+	for _, w := range warnings {
+		log.Warn("configuration may not be what was meant", "warning", w)
+	}
 }

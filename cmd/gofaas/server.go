@@ -1,12 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gofaas/gofaas/internal/auth"
 	"github.com/gofaas/gofaas/internal/gateway"
@@ -27,7 +32,10 @@ type serverOptions struct {
 	checkConfig bool
 }
 
-func newServerCmd() *cobra.Command {
+func newServerCmd() *cobra.Command { return serverCmd(os.Getenv) }
+
+// serverCmd is `gofaas server` reading the environment through getenv.
+func serverCmd(getenv func(string) string) *cobra.Command {
 	o := &serverOptions{}
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -40,15 +48,11 @@ Basic auth guards /system/* and /v2/. On first start a password for the user
 "admin" is generated, printed once, and kept in <data-dir>/secrets.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.http.applyEnv(cmd.Flags(), os.Getenv); err != nil {
+			if err := o.check(cmd.Flags(), getenv); err != nil {
 				return err
 			}
-			if o.isolation != "auto" && o.isolation != "netns" && o.isolation != "ports" {
-				return fmt.Errorf("--isolation %q: use auto, netns or ports", o.isolation)
-			}
 			if o.checkConfig {
-				fmt.Fprintln(cmd.OutOrStdout(), "configuration is valid")
-				return nil
+				return reportValid(cmd, append(o.http.warnings(), o.autoscale.warnings(&o.http)...))
 			}
 			return runServer(cmd, o)
 		},
@@ -57,15 +61,62 @@ Basic auth guards /system/* and /v2/. On first start a password for the user
 	cmd.Flags().StringVar(&o.dataDir, "data-dir", "~/.gofaas", "folder for state, images, logs and secrets")
 	cmd.Flags().StringVar(&o.isolation, "isolation", "auto", "replica isolation: netns (own network namespace, needs root), ports, or auto")
 	cmd.Flags().BoolVar(&o.noAuth, "no-auth", false, "turn basic auth off (only for a machine nobody else can reach)")
-	cmd.Flags().BoolVar(&o.checkConfig, "check-config", false, "check the flags and environment, then exit")
+	cmd.Flags().BoolVar(&o.checkConfig, "check-config", false, "check the flags and environment, list every problem, then exit")
 	o.async.addFlags(cmd.Flags())
 	o.autoscale.addFlags(cmd.Flags())
 	return cmd
 }
 
+// check validates every flag and the environment, listing every problem.
+func (o *serverOptions) check(fs *pflag.FlagSet, getenv func(string) string) error {
+	errs := []error{o.http.applyEnv(fs, getenv), checkIsolation(o.isolation)}
+	if _, err := expandHome(o.dataDir); err != nil {
+		errs = append(errs, fmt.Errorf("--data-dir: %w", err))
+	}
+	errs = append(errs, checkAsync(&o.async), o.autoscale.validate(), o.autoscale.checkWith(&o.http))
+	return checkConfig(errs...)
+}
+
+func checkIsolation(isolation string) error {
+	switch isolation {
+	case "auto", "netns", "ports":
+		return nil
+	}
+	return fmt.Errorf("--isolation %q: use auto, netns or ports", isolation)
+}
+
+// checkAsync checks the async queue's flags (setup checks them again).
+func checkAsync(o *asyncOptions) error {
+	errs := []error{o.worker.validate(), checkNATSURL(o.worker.natsURL)}
+	if o.maxBytes < 1 || o.maxBytes > 48<<20 {
+		errs = append(errs, fmt.Errorf("--async-max-bytes %d: want 1 to %d", o.maxBytes, 48<<20))
+	}
+	return errors.Join(errs...)
+}
+
+// checkNATSURL checks --nats-url as the NATS client reads it: a
+// comma-separated list of URLs, the scheme nats:// when left out.
+func checkNATSURL(list string) error {
+	if list == "" {
+		return nil
+	}
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if !strings.Contains(s, "://") {
+			s = "nats://" + s
+		}
+		u, err := url.Parse(s)
+		if err != nil || u.Hostname() == "" || !slices.Contains([]string{"nats", "tls", "ws", "wss"}, u.Scheme) {
+			return fmt.Errorf("--nats-url %q: want URLs such as nats://host:4222, separated by commas", list)
+		}
+	}
+	return nil
+}
+
 func runServer(cmd *cobra.Command, o *serverOptions) error {
 	ctx := cmd.Context()
 	log := o.http.logger()
+	logWarnings(log, append(o.http.warnings(), o.autoscale.warnings(&o.http)...))
 	dataDir, err := expandHome(o.dataDir)
 	if err != nil {
 		return err
@@ -121,6 +172,9 @@ func runServer(cmd *cobra.Command, o *serverOptions) error {
 	if err := o.autoscale.setup(ctx, parts); err != nil {
 		return fmt.Errorf("starting the autoscaler: %w", err)
 	}
+	// The process back-end restores its functions in the background: calls
+	// that arrive while their replicas start are held, not refused.
+	gcfg.ScaleFromZero.HoldAtStart = true
 	gw := gateway.New(proc, parts.metrics, gcfg)
 	printWelcome(cmd, baseURL(ln), creds, created, secretsDir, o.noAuth)
 	log.Info("gofaas server started", "url", baseURL(ln), "data_dir", dataDir,

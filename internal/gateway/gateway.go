@@ -43,7 +43,8 @@ type Config struct {
 	// Log receives the gateway's logs; nil discards them.
 	Log *slog.Logger
 	// ScaleFromZero holds calls to functions with no ready replica while
-	// one starts; off in the zero value (see zero.go).
+	// one starts (at zero replicas, or after a deploy, update or scale
+	// through the gateway); off in the zero value (see zero.go).
 	ScaleFromZero ScaleFromZero
 	// Enqueuer stores /async-function/ calls; nil answers 501 there.
 	Enqueuer Enqueuer
@@ -59,6 +60,7 @@ type Gateway struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	proxy    *proxy.Proxy
+	waker    *waker // nil unless ScaleFromZero.Enabled
 	servedBy string
 }
 
@@ -78,7 +80,8 @@ func New(p provider.Provider, m *metrics.Gateway, cfg Config) *Gateway {
 	}
 	var resolver proxy.Resolver = p
 	if cfg.ScaleFromZero.Enabled {
-		resolver = newWaker(p, cfg.ScaleFromZero, g.log)
+		g.waker = newWaker(p, cfg.ScaleFromZero, g.log)
+		resolver = g.waker
 	}
 	g.proxy = proxy.New(resolver, proxy.Config{
 		DefaultNamespace: cfg.DefaultNamespace,
@@ -91,11 +94,16 @@ func New(p provider.Provider, m *metrics.Gateway, cfg Config) *Gateway {
 }
 
 func (g *Gateway) routes() {
+	var started func(name, namespace string)
+	if g.waker != nil {
+		started = g.waker.started
+	}
 	system := rest.NewHandler(g.p, rest.HandlerConfig{
 		DefaultNamespace: g.cfg.DefaultNamespace,
 		Proxy:            g.proxy,
 		MaxBodyBytes:     g.cfg.MaxBodyBytes,
 		Status:           g.addInvocationCount,
+		Started:          started,
 		Log:              g.log,
 	})
 	protect := func(h http.Handler) http.Handler {

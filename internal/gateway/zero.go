@@ -14,32 +14,47 @@ import (
 	"github.com/gofaas/gofaas/pkg/api"
 )
 
-// ScaleFromZero configures how the gateway wakes functions at zero replicas.
+// ScaleFromZero configures how the gateway holds calls to functions with no
+// ready replica: at zero replicas, and while replicas start.
 type ScaleFromZero struct {
 	// Enabled holds a call to a function with no ready replica while one
-	// starts (scaling it to max(1, com.openfaas.scale.min) when it is at
-	// zero), instead of answering 503 at once.
+	// starts, instead of answering 503 at once: a function at zero replicas
+	// is scaled to max(1, com.openfaas.scale.min); one whose replicas were
+	// started through this gateway (deploy, update, scale) less than Wait
+	// ago is waited for. A function whose replicas are not ready for longer
+	// (crashing, say) still gets 503 at once.
 	Enabled bool
-	// Wait bounds how long a call is held (default 30s); the invocation's
-	// upstream timeout bounds it too. After it the call gets 503 with the
-	// reason.
+	// Wait bounds how long a call is held (default 30s): from the scale
+	// from zero, or from the deploy, update or scale that started the
+	// replicas. The invocation's upstream timeout bounds it too. After it
+	// the call gets 503 with the reason.
 	Wait time.Duration
 	// Poll is the longest pause between two readiness checks while a
 	// replica starts (default 20ms; the first checks come sooner).
 	Poll time.Duration
+	// HoldAtStart counts the gateway's own start as a start of every
+	// function, for a back-end that starts its functions' replicas as the
+	// gateway starts (gofaas server restores them): calls in the first
+	// Wait that find replicas starting are held.
+	HoldAtStart bool
 }
 
-// waker wraps a provider's Resolve: when no replica is ready it starts one
-// and holds the call until it is, sharing one start among concurrent calls.
+// waker wraps a provider's Resolve: when no replica is ready it starts one,
+// or waits for those starting, and holds the call until one is ready,
+// sharing one wait among concurrent calls.
 type waker struct {
-	p     provider.Provider
-	cfg   ScaleFromZero
-	log   *slog.Logger
-	mu    sync.Mutex
-	wakes map[string]*wake // by "name.namespace"
+	p        provider.Provider
+	cfg      ScaleFromZero
+	log      *slog.Logger
+	launched time.Time // the gateway's start with HoldAtStart, else zero
+
+	mu     sync.Mutex
+	wakes  map[string]*wake     // by "name.namespace"
+	starts map[string]time.Time // by "name.namespace": latest start through the gateway
 }
 
-// wake is one start of a function that callers wait on.
+// wake is one start of a function, or one wait for its starting replicas,
+// that callers wait on.
 type wake struct {
 	done chan struct{} // closed when err is set
 	err  error
@@ -48,20 +63,27 @@ type wake struct {
 func newWaker(p provider.Provider, cfg ScaleFromZero, log *slog.Logger) *waker {
 	cfg.Wait = cmp.Or(cfg.Wait, 30*time.Second)
 	cfg.Poll = cmp.Or(cfg.Poll, 20*time.Millisecond)
-	return &waker{p: p, cfg: cfg, log: log, wakes: map[string]*wake{}}
+	w := &waker{p: p, cfg: cfg, log: log, wakes: map[string]*wake{}, starts: map[string]time.Time{}}
+	if cfg.HoldAtStart {
+		w.launched = time.Now()
+	}
+	return w
 }
 
 // Resolve resolves as the provider does. When no replica is ready and the
-// function is at zero replicas, or a start of it is under way, the call
-// waits for that start; a function that has replicas which are not ready
-// (crashing, say) gets the provider's answer at once.
+// function is at zero replicas, or its replicas are starting, the call
+// waits for them; a function whose replicas have not been ready for longer
+// than Wait (crashing, say) gets the provider's answer at once.
 func (w *waker) Resolve(ctx context.Context, name, namespace string) (provider.Target, error) {
 	t, err := w.p.Resolve(ctx, name, namespace)
 	if err == nil || !errors.Is(err, provider.ErrNoReplicas) {
 		return t, err
 	}
-	wk := w.join(ctx, name, namespace)
-	if wk == nil {
+	wk, ready := w.join(ctx, name, namespace)
+	switch {
+	case ready:
+		return w.p.Resolve(ctx, name, namespace)
+	case wk == nil:
 		return t, err
 	}
 	select {
@@ -76,39 +98,103 @@ func (w *waker) Resolve(ctx context.Context, name, namespace string) (provider.T
 	return w.p.Resolve(ctx, name, namespace)
 }
 
-// join returns the start under way for the function, or begins one when it
-// is at zero replicas; nil means there is nothing to wait for.
-func (w *waker) join(ctx context.Context, name, namespace string) *wake {
+// join returns the wake under way for the function, or begins one: a
+// start when it is at zero replicas, a wait when its replicas are starting.
+// A nil wake means there is nothing to wait for; ready means a replica
+// became available meanwhile.
+func (w *waker) join(ctx context.Context, name, namespace string) (wk *wake, ready bool) {
 	key := api.JoinName(name, namespace)
 	w.mu.Lock()
-	wk, ok := w.wakes[key]
+	wk = w.wakes[key]
 	w.mu.Unlock()
-	if ok {
-		return wk
+	if wk != nil {
+		return wk, false
 	}
 	st, err := w.p.Function(ctx, name, namespace, false)
-	if err != nil || st.Replicas > 0 {
-		return nil
+	switch {
+	case err != nil:
+		return nil, false
+	case st.AvailableReplicas > 0:
+		return nil, true
+	case st.Replicas == 0:
+		return w.begin(ctx, key, time.Now().Add(w.cfg.Wait), func(ctx context.Context) error {
+			return w.wakeUp(ctx, name, namespace, st.Labels)
+		}), false
 	}
+	until, ok := w.startingUntil(key)
+	if !ok {
+		return nil, false
+	}
+	return w.begin(ctx, key, until, func(ctx context.Context) error {
+		return w.awaitStart(ctx, name, namespace)
+	}), false
+}
+
+// begin returns the wake under way for key, or starts run as a new one
+// bounded by deadline. The run does not end with the caller's context, so a
+// caller that leaves does not cancel it for the others.
+func (w *waker) begin(ctx context.Context, key string, deadline time.Time, run func(context.Context) error) *wake {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if wk, ok := w.wakes[key]; ok {
 		return wk
 	}
-	wk = &wake{done: make(chan struct{})}
+	wk := &wake{done: make(chan struct{})}
 	w.wakes[key] = wk
-	// The start runs on its own, bounded by Wait, so a caller that leaves
-	// does not cancel it for the others.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.Wait)
+	wctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	go func() {
 		defer cancel()
-		wk.err = w.wakeUp(wctx, name, namespace, st.Labels)
+		wk.err = run(wctx)
 		w.mu.Lock()
 		delete(w.wakes, key)
 		w.mu.Unlock()
 		close(wk.done)
 	}()
 	return wk
+}
+
+// started notes that replicas of the function may be starting now: it was
+// deployed, updated or scaled up through the gateway.
+func (w *waker) started(name, namespace string) {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, at := range w.starts {
+		if now.Sub(at) >= w.cfg.Wait {
+			delete(w.starts, k)
+		}
+	}
+	w.starts[api.JoinName(name, namespace)] = now
+}
+
+// startingUntil returns how long calls to the function may be held while
+// its replicas start: until Wait after its latest start (or the gateway's,
+// with HoldAtStart); ok is false once that has passed.
+func (w *waker) startingUntil(key string) (until time.Time, ok bool) {
+	w.mu.Lock()
+	at := w.starts[key]
+	w.mu.Unlock()
+	if w.launched.After(at) {
+		at = w.launched
+	}
+	if at.IsZero() {
+		return time.Time{}, false
+	}
+	until = at.Add(w.cfg.Wait)
+	return until, time.Now().Before(until)
+}
+
+// awaitStart waits for the starting replicas of a function.
+func (w *waker) awaitStart(ctx context.Context, name, namespace string) error {
+	fn := api.JoinName(name, namespace)
+	begin := time.Now()
+	w.log.Debug("holding calls while replicas start", "function", fn)
+	if err := w.awaitReady(ctx, name, namespace); err != nil {
+		w.log.Warn("function did not become ready", "function", fn, "after", time.Since(begin), "error", err)
+		return err
+	}
+	w.log.Debug("function ready", "function", fn, "after", time.Since(begin))
+	return nil
 }
 
 // wakeUp scales a function at zero to max(1, com.openfaas.scale.min) and

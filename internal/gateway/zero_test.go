@@ -15,6 +15,7 @@ import (
 	"github.com/gofaas/gofaas/internal/metrics"
 	"github.com/gofaas/gofaas/internal/provider"
 	"github.com/gofaas/gofaas/internal/provider/memory"
+	"github.com/gofaas/gofaas/internal/provider/rest"
 	"github.com/gofaas/gofaas/pkg/api"
 )
 
@@ -199,5 +200,170 @@ func TestScaleFromZeroReplicas(t *testing.T) {
 		if got := scaleFromZeroReplicas(map[string]string{labelScaleMin: in}); got != want {
 			t.Errorf("scale.min %q: %d, want %d", in, got, want)
 		}
+	}
+}
+
+func post(t *testing.T, u, body string) int {
+	t.Helper()
+	res, err := http.Post(u, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// TestHoldsCallsWhileReplicasStart covers calls made right after a deploy
+// or a scale through the gateway, before the new replica is ready: they
+// wait for it instead of getting 503.
+func TestHoldsCallsWhileReplicasStart(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		fn    string
+		start func(t *testing.T, gw string)
+	}{
+		{"after a deploy", "fresh", func(t *testing.T, gw string) {
+			if code := post(t, gw+"/system/functions", `{"service":"fresh","image":"img"}`); code != http.StatusAccepted {
+				t.Fatalf("deploy: %d", code)
+			}
+		}},
+		{"after a scale", "cold", func(t *testing.T, gw string) {
+			if code := post(t, gw+"/system/scale-function/cold", `{"serviceName":"cold","replicas":1}`); code != http.StatusAccepted {
+				t.Fatalf("scale: %d", code)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, gw := newCold(t, ScaleFromZero{Enabled: true}, nil)
+			tt.start(t, gw)
+			_, before := c.counts()
+			const calls = 4
+			codes := make(chan string, calls)
+			for range calls {
+				go func() {
+					code, body, _ := get(t, gw+"/function/"+tt.fn)
+					codes <- fmt.Sprintf("%d %s", code, body)
+				}()
+			}
+			checkFor(t, 10*time.Second, func() error {
+				if _, n := c.counts(); n-before < calls {
+					return fmt.Errorf("%d of %d calls reached the back-end", n-before, calls)
+				}
+				return nil
+			})
+			if len(codes) != 0 {
+				t.Fatalf("a call was answered before its replica was ready: %s", <-codes)
+			}
+			close(c.ready)
+			for range calls {
+				if got := <-codes; got != "200 warm" {
+					t.Errorf("held call got %q, want 200 warm", got)
+				}
+			}
+			if scales, _ := c.counts(); len(scales) > 1 {
+				t.Errorf("the gateway scaled the function itself: %v", scales)
+			}
+		})
+	}
+}
+
+// TestStartingHoldIsBounded: replicas that never get ready hold calls only
+// until Wait after their start; later calls get 503 at once.
+func TestStartingHoldIsBounded(t *testing.T) {
+	t.Parallel()
+	_, gw := newCold(t, ScaleFromZero{Enabled: true, Wait: 150 * time.Millisecond}, nil)
+	if code := post(t, gw+"/system/functions", `{"service":"crash","image":"img"}`); code != http.StatusAccepted {
+		t.Fatalf("deploy: %d", code)
+	}
+	code, body, _ := get(t, gw+"/function/crash")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "did not become ready within 150ms (1 desired, 0 available)") {
+		t.Fatalf("first call: got %d %q, want 503 after the hold", code, body)
+	}
+	code, body, _ = get(t, gw+"/function/crash")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "is starting") {
+		t.Errorf("call after the hold: got %d %q, want the provider's 503 at once", code, body)
+	}
+}
+
+// TestHoldAtStart: a back-end that restores its functions as the gateway
+// starts gets their first calls held too.
+func TestHoldAtStart(t *testing.T) {
+	t.Parallel()
+	for _, hold := range []bool{false, true} {
+		t.Run(fmt.Sprint("HoldAtStart=", hold), func(t *testing.T) {
+			t.Parallel()
+			c, gw := newCold(t, ScaleFromZero{Enabled: true, HoldAtStart: hold}, nil)
+			// Restored behind the gateway's back, as the process back-end does.
+			if err := c.Memory.Scale(t.Context(), "cold", api.DefaultNamespace, 1); err != nil {
+				t.Fatal(err)
+			}
+			codes := make(chan string, 1)
+			go func() {
+				code, body, _ := get(t, gw+"/function/cold")
+				codes <- fmt.Sprintf("%d %s", code, body)
+			}()
+			if !hold {
+				if got := <-codes; !strings.HasPrefix(got, "503 ") {
+					t.Errorf("without HoldAtStart: %q, want 503 at once", got)
+				}
+				return
+			}
+			checkFor(t, 10*time.Second, func() error {
+				if _, n := c.counts(); n < 1 {
+					return fmt.Errorf("the call did not reach the back-end")
+				}
+				return nil
+			})
+			if len(codes) != 0 {
+				t.Fatalf("answered before the replica was ready: %s", <-codes)
+			}
+			close(c.ready)
+			if got := <-codes; got != "200 warm" {
+				t.Errorf("held call got %q, want 200 warm", got)
+			}
+		})
+	}
+}
+
+// TestScaleFromZeroThroughRemoteProvider puts the gateway in front of a
+// faas-provider API (as `gofaas gateway --provider-url` does): a call to a
+// function at zero replicas there scales it up and is served.
+func TestScaleFromZeroThroughRemoteProvider(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "remote") }))
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	mem := memory.New(u)
+	ctx := t.Context()
+	if err := mem.Deploy(ctx, api.FunctionDeployment{Service: "idle", Image: "img", Namespace: api.DefaultNamespace}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.Scale(ctx, "idle", api.DefaultNamespace, 0); err != nil {
+		t.Fatal(err)
+	}
+	remote := httptest.NewServer(rest.NewHandler(mem, rest.HandlerConfig{}))
+	t.Cleanup(remote.Close)
+	client, err := rest.NewClient(remote.URL, rest.ClientConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(New(client, metrics.NewGateway(), Config{ScaleFromZero: ScaleFromZero{Enabled: true}}))
+	t.Cleanup(gw.Close)
+
+	if code, body, _ := get(t, gw.URL+"/function/idle"); code != http.StatusOK || body != "remote" {
+		t.Fatalf("first call: %d %q, want 200 remote", code, body)
+	}
+	if st, _ := mem.Function(ctx, "idle", api.DefaultNamespace, false); st.Replicas != 1 {
+		t.Errorf("remote function has %d replicas, want 1", st.Replicas)
+	}
+	// Scaled back to zero through the gateway: the next call wakes it again.
+	if code := post(t, gw.URL+"/system/scale-function/idle", `{"serviceName":"idle","replicas":0}`); code != http.StatusAccepted {
+		t.Fatalf("scale to 0: %d", code)
+	}
+	if code, body, _ := get(t, gw.URL+"/function/idle"); code != http.StatusOK || body != "remote" {
+		t.Errorf("call after scaling to 0: %d %q, want 200 remote", code, body)
 	}
 }

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gofaas/gofaas/internal/provider"
 	"github.com/gofaas/gofaas/internal/proxy"
@@ -38,13 +40,19 @@ type ClientConfig struct {
 	// over proxy.NewTransport(). Its Transport, if set, also carries
 	// invocations resolved by Resolve.
 	HTTPClient *http.Client
+	// StatusTTL is how long Resolve trusts a function's replica count read
+	// from the remote (default DefaultStatusTTL, 1s; a count with no
+	// available replica at most 100ms). Changes made through the client
+	// and statuses it reads refresh the count at once.
+	StatusTTL time.Duration
 }
 
 // Client is a provider.Provider backed by a remote faas-provider REST API.
 type Client struct {
-	base *url.URL
-	cfg  ClientConfig
-	http *http.Client
+	base  *url.URL
+	cfg   ClientConfig
+	http  *http.Client
+	cache *replicaCache
 }
 
 // StatusError is a non-2xx answer of the remote API. It unwraps to the
@@ -97,7 +105,7 @@ func NewClient(baseURL string, cfg ClientConfig) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: proxy.NewTransport()}
 	}
-	return &Client{base: u, cfg: cfg, http: hc}, nil
+	return &Client{base: u, cfg: cfg, http: hc, cache: newReplicaCache(cfg.StatusTTL)}, nil
 }
 
 // endpoint builds base + path + ?query.
@@ -162,16 +170,19 @@ func nsQuery(ns string) url.Values { return url.Values{"namespace": {ns}} }
 
 // Deploy POSTs the deployment.
 func (c *Client) Deploy(ctx context.Context, fn api.FunctionDeployment) error {
+	defer c.cache.drop(fnKey{fn.Service, fn.Namespace})
 	return c.call(ctx, http.MethodPost, api.PathFunctions, nil, fn, nil)
 }
 
 // Update PUTs the deployment.
 func (c *Client) Update(ctx context.Context, fn api.FunctionDeployment) error {
+	defer c.cache.drop(fnKey{fn.Service, fn.Namespace})
 	return c.call(ctx, http.MethodPut, api.PathFunctions, nil, fn, nil)
 }
 
 // Remove DELETEs a function (namespace in the body and the query).
 func (c *Client) Remove(ctx context.Context, name, namespace string) error {
+	defer c.cache.drop(fnKey{name, namespace})
 	req := api.DeleteFunctionRequest{FunctionName: name, Namespace: namespace}
 	return c.call(ctx, http.MethodDelete, api.PathFunctions, nsQuery(namespace), req, nil)
 }
@@ -180,11 +191,23 @@ func (c *Client) Remove(ctx context.Context, name, namespace string) error {
 func (c *Client) Functions(ctx context.Context, namespace string) ([]api.FunctionStatus, error) {
 	list := []api.FunctionStatus{}
 	err := c.call(ctx, http.MethodGet, api.PathFunctions, nsQuery(namespace), nil, &list)
+	for _, st := range list {
+		c.cache.put(fnKey{st.Name, cmp.Or(st.Namespace, namespace)}, countOf(st))
+	}
 	return list, err
 }
 
 // Function reads one function.
 func (c *Client) Function(ctx context.Context, name, namespace string, usage bool) (api.FunctionStatus, error) {
+	st, err := c.status(ctx, name, namespace, usage)
+	if err == nil {
+		c.cache.put(fnKey{name, namespace}, countOf(st))
+	}
+	return st, err
+}
+
+// status is GET /system/function/{name}.
+func (c *Client) status(ctx context.Context, name, namespace string, usage bool) (api.FunctionStatus, error) {
 	q := nsQuery(namespace)
 	if usage {
 		q.Set("usage", "1")
@@ -196,15 +219,27 @@ func (c *Client) Function(ctx context.Context, name, namespace string, usage boo
 
 // Scale POSTs a ScaleServiceRequest (namespace in the body and the query).
 func (c *Client) Scale(ctx context.Context, name, namespace string, replicas uint64) error {
+	defer c.cache.drop(fnKey{name, namespace})
 	req := api.ScaleServiceRequest{ServiceName: name, Replicas: replicas, Namespace: namespace}
 	return c.call(ctx, http.MethodPost, api.PathScaleFunction+url.PathEscape(name), nsQuery(namespace), req, nil)
 }
 
-// Resolve returns the remote's /function/{name}.{namespace} URL without a
-// round trip; the remote proxies the invocation and answers 404/503 itself.
-func (c *Client) Resolve(_ context.Context, name, namespace string) (provider.Target, error) {
+// Resolve returns the remote's /function/{name}.{namespace} URL, through
+// which the remote proxies the invocation. It first checks the function's
+// replica count, read with GET /system/function/{name} at most once per
+// StatusTTL (the count is cached): a function the remote does not know
+// gives ErrNotFound, one with no available replica ErrNoReplicas, so the
+// gateway can start a replica and hold the call.
+func (c *Client) Resolve(ctx context.Context, name, namespace string) (provider.Target, error) {
 	if err := api.ValidateName("function", name); err != nil {
 		return provider.Target{}, fmt.Errorf("%w: %w", provider.ErrInvalid, err)
+	}
+	n, err := c.replicas(ctx, name, namespace)
+	if err != nil {
+		return provider.Target{}, err
+	}
+	if n.available == 0 {
+		return provider.Target{}, noReplicas(name, namespace, n)
 	}
 	u := *c.base
 	u.Path += api.PathInvoke + api.JoinName(name, namespace)

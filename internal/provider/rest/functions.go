@@ -104,6 +104,7 @@ func (h *handler) deploy(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.started(fn.Service, fn.Namespace)
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -117,6 +118,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.started(fn.Service, fn.Namespace)
 	w.WriteHeader(http.StatusAccepted)
 }
 
@@ -172,7 +174,17 @@ func (h *handler) scale(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if req.Replicas > 0 {
+		h.started(name, ns)
+	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// started tells HandlerConfig.Started that replicas may be starting.
+func (h *handler) started(name, namespace string) {
+	if h.cfg.Started != nil {
+		h.cfg.Started(name, namespace)
+	}
 }
 
 func checkScale(name string, req api.ScaleServiceRequest) error {

@@ -1,7 +1,9 @@
 // Package rest serves any provider.Provider as the faas-provider REST API
 // (the /system/* routes, /healthz and the /function/ proxy that faas-cli and
 // the OpenFaaS gateway call), and implements a provider.Provider backed by a
-// remote faas-provider API (a gofaas provider, faas-netes or faasd).
+// remote faas-provider API (a gofaas provider, faas-netes or faasd), which
+// keeps each function's replica count for a moment so that Resolve can
+// report a function with no replica ready without a round trip per call.
 //
 // It imports internal/provider, internal/proxy and pkg/api only.
 package rest
@@ -42,6 +44,10 @@ type HandlerConfig struct {
 	// Status, if non-nil, may amend every function status before it is
 	// sent (the gateway adds invocationCount).
 	Status func(ctx context.Context, st *api.FunctionStatus)
+	// Started, if non-nil, is called after a deploy, an update or a scale
+	// to one replica or more succeeded: replicas of the function may be
+	// starting (the gateway holds calls to them for a while).
+	Started func(name, namespace string)
 	// Log receives one line per failed request (Debug for client errors,
 	// Error for 500s); nil discards them.
 	Log *slog.Logger

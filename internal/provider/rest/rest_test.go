@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -390,18 +391,6 @@ func TestNewClientRejectsBadURL(t *testing.T) {
 	}
 }
 
-func TestResolveURL(t *testing.T) {
-	t.Parallel()
-	c, _ := NewClient("http://gw.example:8081/prefix/", ClientConfig{})
-	tg, err := c.Resolve(t.Context(), "fn", "dev")
-	if err != nil || tg.URL.String() != "http://gw.example:8081/prefix/function/fn.dev" {
-		t.Errorf("Resolve = %v, %v", tg.URL, err)
-	}
-	if _, err := c.Resolve(t.Context(), "Bad", "dev"); !errors.Is(err, provider.ErrInvalid) {
-		t.Errorf("Resolve(Bad) = %v, want ErrInvalid", err)
-	}
-}
-
 // ndjsonLines parses an NDJSON body, for tests.
 func ndjsonLines(t *testing.T, r io.Reader) []api.LogMessage {
 	t.Helper()
@@ -446,5 +435,30 @@ func TestClientLogsRoundTrip(t *testing.T) {
 	defer resp.Body.Close()
 	if lines := ndjsonLines(t, resp.Body); len(lines) != 3 {
 		t.Errorf("%d lines, want 3", len(lines))
+	}
+}
+
+func TestStartedHook(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []string
+	srv := newServer(t, newMemory(t), HandlerConfig{Started: func(name, ns string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, name+"."+ns)
+	}})
+	run(t, srv, []step{
+		{"POST", "/system/functions", `{"service":"fn","image":"i"}`, 202, ""},
+		{"POST", "/system/functions", `{"service":"fn","image":"i"}`, 409, ""},
+		{"PUT", "/system/functions", `{"service":"fn","image":"j","namespace":"openfaas-fn"}`, 202, ""},
+		{"POST", "/system/scale-function/fn", `{"serviceName":"fn","replicas":0}`, 202, ""},
+		{"POST", "/system/scale-function/fn", `{"serviceName":"fn","replicas":2}`, 202, ""},
+		{"POST", "/system/scale-function/absent", `{"serviceName":"absent","replicas":2}`, 404, ""},
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"fn.openfaas-fn", "fn.openfaas-fn", "fn.openfaas-fn"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Started calls = %v, want deploy, update and the scale to 2: %v", got, want)
 	}
 }
