@@ -14,7 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gofaas/gofaas/internal/cli"
 	"github.com/gofaas/gofaas/internal/provider/process"
+	"github.com/gofaas/gofaas/internal/version"
 )
 
 func main() {
@@ -48,7 +50,9 @@ func exitCode(err error) int {
 	}
 }
 
-var errUsage = errors.New("usage")
+// errUsage is the client verbs' usage error, so flag and argument mistakes
+// of every command exit with 2.
+var errUsage = cli.ErrUsage
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
@@ -61,6 +65,7 @@ func newRootCmd() *cobra.Command {
 		fmt.Fprintf(c.ErrOrStderr(), "%v\n\n%s", err, c.UsageString())
 		return errUsage
 	})
-	root.AddCommand(newServerCmd(), newGatewayCmd(), newProviderCmd(), newQueueWorkerCmd(), newVersionCmd())
+	root.AddCommand(newServerCmd(), newGatewayCmd(), newProviderCmd(), newQueueWorkerCmd())
+	cli.AddCommands(root, cli.NewFactory(version.Release))
 	return root
 }
