@@ -42,7 +42,7 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	bin = dir
 	repoRoot, _ = filepath.Abs("../..")
-	for out, pkg := range map[string]string{"gofaas": "./cmd/gofaas", "publish": "./examples/publish"} {
+	for out, pkg := range map[string]string{"gofaas": "./cmd/gofaas", "fwatchdog": "./cmd/fwatchdog", "publish": "./examples/publish"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, out), pkg)
 		cmd.Dir = repoRoot
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
