@@ -71,8 +71,8 @@ for lang in $LANGS; do
 		start=$(now)
 		(cd "build/$name" && echo "// again" >>function/$(basename "$handler") &&
 			CGO_ENABLED=0 go build -trimpath -buildvcs=false -o /dev/null . )
-		base=$(secs "$start" "$(now)")
+		base=$(secs "$start" "$(now)")s
 	fi
-	printf "%-16s %9ss %11ss %13s\n" "$lang" "$first" "$second" "${base}s"
+	printf "%-16s %9ss %11ss %13s\n" "$lang" "$first" "$second" "$base"
 done
 echo "targets: golang-http <= 5 s (warm Go build cache), bash-streaming <= 1 s"
