@@ -121,7 +121,12 @@ func (g *Gateway) routes() {
 	g.mux.Handle("/healthz", system)
 	g.mux.Handle("GET /metrics", g.m.Handler())
 	if g.cfg.Registry != nil {
-		g.mux.Handle("/v2/", protect(g.cfg.Registry))
+		// Registry clients tell a registry by this header, on a 401 too.
+		reg := protect(g.cfg.Registry)
+		g.mux.Handle("/v2/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+			reg.ServeHTTP(w, r)
+		}))
 	}
 	g.mux.HandleFunc("GET /{$}", g.index)
 }

@@ -83,6 +83,12 @@ func TestAuthCoversSystemAndRegistryOnly(t *testing.T) {
 	if res := f.do(t, "GET", "/v2/", "", true); res.StatusCode != 200 {
 		t.Errorf("GET /v2/ with auth: %d", res.StatusCode)
 	}
+	// docker login and the CLI tell a registry by this header, 401 or not.
+	for _, auth := range []bool{false, true} {
+		if res := f.do(t, "GET", "/v2/", "", auth); res.Header.Get("Docker-Distribution-API-Version") != "registry/2.0" {
+			t.Errorf("GET /v2/ (auth %v): no Docker-Distribution-API-Version header", auth)
+		}
+	}
 }
 
 func TestInvocationHeadersAndCounts(t *testing.T) {
