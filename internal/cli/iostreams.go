@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // IOStreams are where a command reads its input and writes its output. Every
@@ -34,7 +36,9 @@ func TestStreams(in string) (ios *IOStreams, out, errOut *bytes.Buffer) {
 	return &IOStreams{In: bytes.NewBufferString(in), Out: out, ErrOut: errOut}, out, errOut
 }
 
+// isTerminal asks the kernel for f's terminal settings: /dev/null is a
+// character device too, but not a terminal.
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
