@@ -61,7 +61,7 @@ func TestTemplatesRun(t *testing.T) {
 		{name: "store banner", lang: "golang-http", store: "banner", method: "POST", path: "/", body: "Hi!",
 			wantBody: "#   # ##### #\n#   #   #   #\n#####   #   #\n#   #   #\n#   # ##### #\n"},
 		{name: "store markdown", lang: "python3-http", store: "markdown", method: "POST", path: "/",
-			body: "# Title\n\nSome *em*, **strong**, `a<b` and [a link](https://example.com).\n\n- one\n- two\n\n```\nx < y\n```\n<script>\n",
+			body:     "# Title\n\nSome *em*, **strong**, `a<b` and [a link](https://example.com).\n\n- one\n- two\n\n```\nx < y\n```\n<script>\n",
 			wantType: "text/html", wantBody: "<h1>Title</h1>\n" +
 				`<p>Some <em>em</em>, <strong>strong</strong>, <code>a&lt;b</code> and <a href="https://example.com">a link</a>.</p>` + "\n" +
 				"<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n<pre><code>x &lt; y\n</code></pre>\n<p>&lt;script&gt;</p>\n"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	neturl "net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -44,23 +45,32 @@ func Pull(ctx context.Context, repo, projectDir string, overwrite bool, progress
 	if url == "" {
 		return nil, errors.New("pulling templates: no repository given")
 	}
-	fmt.Fprintf(progress, "Fetching templates from %s%s\n", url, refNote(ref))
+	shown := redact(url)
+	fmt.Fprintf(progress, "Fetching templates from %s%s\n", shown, refNote(ref))
 	commit, err := fetchCommit(ctx, url, ref, progress)
 	if err != nil {
-		return nil, fmt.Errorf("pulling templates from %s: %w", repo, err)
+		return nil, fmt.Errorf("pulling templates from %s: %w", shown, err)
 	}
 	tree, err := commit.Tree()
 	if err != nil {
-		return nil, fmt.Errorf("reading commit %s of %s: %w", commit.Hash, url, err)
+		return nil, fmt.Errorf("reading commit %s of %s: %w", commit.Hash, shown, err)
 	}
 	sub, err := tree.Tree("template")
 	if errors.Is(err, object.ErrDirectoryNotFound) {
-		return nil, fmt.Errorf("%s has no template folder at %s", url, commit.Hash)
+		return nil, fmt.Errorf("%s has no template folder at %s", shown, commit.Hash)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the template folder of %s: %w", url, err)
+		return nil, fmt.Errorf("reading the template folder of %s: %w", shown, err)
 	}
 	return copyTemplates(sub, filepath.Join(projectDir, "template"), overwrite, progress)
+}
+
+// redact hides the password of a URL with credentials.
+func redact(raw string) string {
+	if u, err := neturl.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return raw
 }
 
 // splitRef cuts "url#ref" at the last '#'.
@@ -165,7 +175,7 @@ func remoteRef(ctx context.Context, url, ref string) (plumbing.ReferenceName, er
 			}
 		}
 	}
-	return "", refError(ref, url, shortNames(refs))
+	return "", refError(ref, redact(url), shortNames(refs))
 }
 
 // shortNames returns the sorted short names of the branches and tags.

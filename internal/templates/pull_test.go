@@ -268,3 +268,16 @@ func TestSplitRef(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:secret@example.com/x.git": "https://user:xxxxx@example.com/x.git",
+		"https://example.com/x.git":             "https://example.com/x.git",
+		"git@github.com:x/y.git":                "git@github.com:x/y.git",
+		"/tmp/repo":                             "/tmp/repo",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
