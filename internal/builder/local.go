@@ -54,7 +54,8 @@ type Local struct {
 	Context string
 	// Build lists the commands run in Context, in order, e.g.
 	// [["go","build","-o","handler","."]]. They inherit the environment
-	// (GOFLAGS, GOCACHE, ...) with CGO_ENABLED=0, GOOS=linux and GOARCH set
+	// (GOFLAGS, GOCACHE, ...) with CGO_ENABLED=0, GOWORK=off (a go.work above the
+	// project must not capture the handler), GOOS=linux and GOARCH set
 	// to this machine's architecture.
 	Build [][]string
 	// Include lists the Context paths packed under /home/app (folders
@@ -145,7 +146,7 @@ func (l Local) compile(ctx context.Context, fn string) (err error) {
 	}
 	done := l.Progress.Step(fn + ": compile")
 	defer func() { done(err) }()
-	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	env := append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	for _, argv := range l.Build {
 		if err := run(ctx, l.Context, argv, env, l.Log); err != nil {
 			return err
