@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -71,12 +72,15 @@ func (o *workerOptions) open(ctx context.Context, nc *nats.Conn, m *queue.Metric
 }
 
 // startWorker runs a worker on q that invokes through gatewayURL, once the
-// gateway answers /healthz, until the returned stop is called.
-func (o *workerOptions) startWorker(ctx context.Context, q *queue.Queue, gatewayURL string, m *queue.Metrics, log *slog.Logger) (stop func(), err error) {
+// gateway answers /healthz, until the returned stop is called. A nil
+// invoker means HTTP to gatewayURL.
+func (o *workerOptions) startWorker(ctx context.Context, q *queue.Queue, gatewayURL string, invoker queue.Invoker, m *queue.Metrics, log *slog.Logger) (stop func(), err error) {
+	if invoker == nil {
+		invoker = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.maxInflight * 2, IdleConnTimeout: time.Minute}}
+	}
 	w, err := queue.NewWorker(q, queue.WorkerConfig{
 		GatewayURL: gatewayURL, MaxInflight: o.maxInflight, MaxInflightPerFunction: o.maxInflightPerFn,
-		Retry: o.retry, CallbackAttempts: o.callbackAttempts, Metrics: m, Log: log,
-		Invoker: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.maxInflight * 2, IdleConnTimeout: time.Minute}},
+		Retry: o.retry, CallbackAttempts: o.callbackAttempts, Metrics: m, Log: log, Invoker: invoker,
 	})
 	if err != nil {
 		return nil, err
@@ -114,12 +118,14 @@ type asyncOptions struct {
 	worker     workerOptions
 	maxBytes   int64
 	syncAlways bool
+	runWorker  bool
 }
 
 func (o *asyncOptions) addFlags(fs *pflag.FlagSet) {
 	o.worker.addFlags(fs, "use this NATS server (with JetStream) instead of the embedded one, e.g. nats://nats:4222")
 	fs.Int64Var(&o.maxBytes, "async-max-bytes", 1<<20, "largest /async-function/ request body (larger ones get 413)")
 	fs.BoolVar(&o.syncAlways, "nats-sync-always", false, "fsync every queued call (the embedded NATS server): survives power loss, slower")
+	fs.BoolVar(&o.runWorker, "queue-worker", true, "run a queue worker in this process (false: only queue calls, for separate `gofaas queue-worker` processes on --nats-url)")
 }
 
 // setup starts the async queue and worker and hooks them into the gateway.
@@ -130,6 +136,13 @@ func (o *asyncOptions) setup(ctx context.Context, p *serverParts) error {
 	if o.maxBytes < 1 || o.maxBytes > 48<<20 {
 		return fmt.Errorf("--async-max-bytes %d: want 1 to %d", o.maxBytes, 48<<20)
 	}
+	// The profiling aid starts with the async part, the one that needs it
+	// (bench/async/run.sh); it does nothing unless GOFAAS_PPROF is set.
+	stopPprof, err := startPprof(os.Getenv, p.log)
+	if err != nil {
+		return err
+	}
+	p.onStop(stopPprof)
 	log := p.log.With("component", "async")
 	nc, err := o.connect(p, log)
 	if err != nil {
@@ -144,11 +157,17 @@ func (o *asyncOptions) setup(ctx context.Context, p *serverParts) error {
 	if err != nil {
 		return err
 	}
-	stop, err := o.worker.startWorker(ctx, q, p.url, m, log)
-	if err != nil {
-		return err
+	if o.runWorker {
+		// The worker calls the gateway's handler in this process rather
+		// than over loopback HTTP (see queue.LocalInvoker).
+		local := &queue.LocalInvoker{}
+		p.gatewayReady = append(p.gatewayReady, local.Set)
+		stop, err := o.worker.startWorker(ctx, q, p.url, local, m, log)
+		if err != nil {
+			return err
+		}
+		p.onStop(stop)
 	}
-	p.onStop(stop)
 	p.gateway.Enqueuer = enqueuer{q}
 	p.gateway.AsyncMaxBytes = o.maxBytes
 	return nil
@@ -166,7 +185,7 @@ func (o *asyncOptions) connect(p *serverParts, log *slog.Logger) (*nats.Conn, er
 	}
 	ns, err := natsd.Start(natsd.Config{
 		StoreDir:   filepath.Join(p.dataDir, "nats"),
-		MaxPayload: int32(o.maxBytes*4/3 + 256<<10), // base64 body plus headers
+		MaxPayload: int32(o.maxBytes*4/3 + 256<<10), // dead letters and callbacks hold the body in base64
 		SyncAlways: o.syncAlways,
 		Log:        log,
 	})

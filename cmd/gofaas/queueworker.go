@@ -79,6 +79,11 @@ func (o *workerOptions) applyEnv(fs *pflag.FlagSet, getenv func(string) string, 
 func runQueueWorker(cmd *cobra.Command, h *httpOptions, w *workerOptions, gatewayURL string) error {
 	ctx := cmd.Context()
 	log := h.logger().With("component", "queue-worker")
+	stopPprof, err := startPprof(os.Getenv, log)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	nc, err := nats.Connect(w.natsURL, nats.Name("gofaas-queue-worker"), nats.MaxReconnects(-1), nats.ReconnectWait(2*time.Second))
 	if err != nil {
 		return fmt.Errorf("connecting to %s: %w", w.natsURL, err)
@@ -93,7 +98,7 @@ func runQueueWorker(cmd *cobra.Command, h *httpOptions, w *workerOptions, gatewa
 	if err != nil {
 		return err
 	}
-	stop, err := w.startWorker(ctx, q, gatewayURL, m, log)
+	stop, err := w.startWorker(ctx, q, gatewayURL, nil, m, log)
 	if err != nil {
 		return err
 	}

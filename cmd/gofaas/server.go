@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -176,6 +177,9 @@ func runServer(cmd *cobra.Command, o *serverOptions) error {
 	// that arrive while their replicas start are held, not refused.
 	gcfg.ScaleFromZero.HoldAtStart = true
 	gw := gateway.New(proc, parts.metrics, gcfg)
+	for _, f := range parts.gatewayReady {
+		f(gw)
+	}
 	printWelcome(cmd, baseURL(ln), creds, created, secretsDir, o.noAuth)
 	log.Info("gofaas server started", "url", baseURL(ln), "data_dir", dataDir,
 		"isolation", proc.Isolation(), "limits_enforced", proc.LimitsEnforced(), "auth", !o.noAuth, "upstream_timeout", o.http.upstreamTimeout,
@@ -197,6 +201,8 @@ type serverParts struct {
 	url     string // where the gateway listens
 	creds   auth.Credentials
 	stops   []func()
+	// gatewayReady are told the gateway's handler once it is built.
+	gatewayReady []func(http.Handler)
 }
 
 // onStop registers f to run when the server stops, last registered first.

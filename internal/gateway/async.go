@@ -83,6 +83,8 @@ const (
 	pathDeadLetters = "/system/async/dead-letters"
 	defaultAsyncMax = 1 << 20
 	annotationQueue = "com.openfaas.queue"
+	// enqueueTimeout bounds the wait for the queue to store one call.
+	enqueueTimeout = 30 * time.Second
 )
 
 func (g *Gateway) asyncRoutes(protect func(http.Handler) http.Handler) {
@@ -122,7 +124,13 @@ func (g *Gateway) async(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, msg, code)
 		return
 	}
-	if err := g.cfg.Enqueuer.Enqueue(r.Context(), call); err != nil {
+	// Once the call is handed to the queue it may be stored even if the
+	// caller hangs up, so the wait for the queue's answer is not cut
+	// short by the caller: a stored call is always counted and logged as
+	// stored, never as failed.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), enqueueTimeout)
+	defer cancel()
+	if err := g.cfg.Enqueuer.Enqueue(ctx, call); err != nil {
 		g.enqueueError(w, err)
 		return
 	}

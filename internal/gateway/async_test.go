@@ -16,17 +16,22 @@ import (
 	"github.com/gofaas/gofaas/pkg/api"
 )
 
-// fakeEnqueuer records calls; err is returned by every method.
+// fakeEnqueuer records calls and the state of the last Enqueue's context;
+// err is returned by every method.
 type fakeEnqueuer struct {
-	mu    sync.Mutex
-	calls []AsyncCall
-	err   error
+	mu          sync.Mutex
+	calls       []AsyncCall
+	ctxErr      error
+	ctxDeadline bool
+	err         error
 }
 
-func (f *fakeEnqueuer) Enqueue(_ context.Context, c AsyncCall) error {
+func (f *fakeEnqueuer) Enqueue(ctx context.Context, c AsyncCall) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, c)
+	f.ctxErr = ctx.Err()
+	_, f.ctxDeadline = ctx.Deadline()
 	return f.err
 }
 func (f *fakeEnqueuer) Cancel(context.Context, string) error { return f.err }
@@ -148,5 +153,31 @@ func TestAsyncWithoutEnqueuerIs501(t *testing.T) {
 	srv := newAsyncGateway(t, nil)
 	if res := asyncDo(t, srv, "POST", "/async-function/fn", "x"); res.StatusCode != http.StatusNotImplemented {
 		t.Errorf("got %d, want 501", res.StatusCode)
+	}
+}
+
+// TestEnqueueOutlivesTheCaller: a call handed to the queue may be stored
+// even when the caller hangs up, so the queue's answer is awaited (and the
+// call counted) whatever the caller does, within a bound.
+func TestEnqueueOutlivesTheCaller(t *testing.T) {
+	t.Parallel()
+	enq := &fakeEnqueuer{}
+	mem := memory.New(nil)
+	if err := mem.Deploy(t.Context(), api.FunctionDeployment{Service: "fn", Image: "x", Namespace: api.DefaultNamespace}); err != nil {
+		t.Fatal(err)
+	}
+	g := New(mem, metrics.NewGateway(), Config{Enqueuer: enq})
+	ctx, hangUp := context.WithCancel(t.Context())
+	hangUp()
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, "POST", "/async-function/fn", strings.NewReader("x")))
+	if rec.Code != http.StatusAccepted || len(enq.calls) != 1 {
+		t.Fatalf("answer %d, %d calls queued", rec.Code, len(enq.calls))
+	}
+	if enq.ctxErr != nil {
+		t.Errorf("enqueue context ended with the caller: %v", enq.ctxErr)
+	}
+	if !enq.ctxDeadline {
+		t.Error("enqueue context has no deadline")
 	}
 }

@@ -9,7 +9,8 @@
 // slow queue never takes another queue's workers. Failed calls end in the
 // stream ASYNC_DLQ; callbacks are stored in ASYNC_CALLBACKS and retried on
 // their own. Delivery is at least once: every delivery of a call carries the
-// same X-Call-Id.
+// same X-Call-Id. Calls are stored in a compact binary form (codec.go);
+// JSON QueueRequests stored by earlier versions are still read.
 //
 // It imports pkg/api, the NATS client and the Prometheus client only; it
 // reaches functions through its own Invoker interface.

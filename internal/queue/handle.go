@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -62,7 +63,7 @@ func (w *Worker) handleCall(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	w.cfg.Metrics.observe(m.Function, res.status, res.duration.Seconds())
-	w.finish(ctx, msg, &m, attempt, res)
+	w.finish(ctx, msg, seq, &m, attempt, res)
 }
 
 // acquire takes a slot of fn's in-flight bound; when none is free it
@@ -137,44 +138,39 @@ func (w *Worker) maxResult() int64 {
 	return max(w.q.js.Conn().MaxPayload()*3/4-64<<10, 4<<10)
 }
 
-// finish acknowledges, retries or dead-letters a call after an attempt.
-func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, m *Message, attempt int, res result) {
+// finish acknowledges, retries or dead-letters a call (stream sequence
+// seq) after an attempt.
+func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, seq uint64, m *Message, attempt int, res result) {
 	policy := w.cfg.Retry.withAnnotations(m.Annotations)
-	seq := seqOf(msg)
-	log := w.log.With("function", m.Function, api.HeaderCallID, m.CallID(), "attempt", attempt, "status", res.status)
+	// Most calls log nothing: build the logger only when it is used.
+	log := func() *slog.Logger {
+		return w.log.With("function", m.Function, api.HeaderCallID, m.CallID(), "attempt", attempt, "status", res.status)
+	}
 	if policy.retryable(res.status) && attempt < policy.Attempts {
 		delay := policy.backoff(attempt, parseRetryAfter(res.header.Get("Retry-After"), time.Now()))
-		log.Debug("async call will be retried", "delay", delay, "err", res.err)
+		log().Debug("async call will be retried", "delay", delay, "err", res.err)
 		w.cfg.Metrics.retry(m.Function)
 		msg.NakWithDelay(delay)
 		return
 	}
 	if policy.retryable(res.status) {
 		if err := w.q.deadLetter(ctx, deadLetterOf(m, attempt, res)); err != nil {
-			log.Error("storing dead letter; the call stays queued", "err", err)
+			log().Error("storing dead letter; the call stays queued", "err", err)
 			msg.NakWithDelay(policy.MaxWait)
 			return
 		}
-		log.Warn("async call failed for good", "err", res.err)
+		log().Warn("async call failed for good", "err", res.err)
 		w.cfg.Metrics.dead(m.Function)
 	}
 	if err := w.sendCallback(ctx, m, policy, res); err != nil {
-		log.Error("storing callback; the call stays queued", "err", err)
+		log().Error("storing callback; the call stays queued", "err", err)
 		msg.NakWithDelay(policy.MinWait)
 		return
 	}
 	w.forget(seq)
 	if err := msg.Ack(); err != nil {
-		log.Warn("acknowledging call; it may run again", "err", err)
+		log().Warn("acknowledging call; it may run again", "err", err)
 	}
-}
-
-func seqOf(msg jetstream.Msg) uint64 {
-	md, err := msg.Metadata()
-	if err != nil {
-		return 0
-	}
-	return md.Sequence.Stream
 }
 
 func deadLetterOf(m *Message, attempt int, res result) DeadLetter {

@@ -14,9 +14,10 @@ import (
 	"github.com/gofaas/gofaas/pkg/api"
 )
 
-// Message is one queued call, stored as JSON. Its fields follow the
-// OpenFaaS QueueRequest (spec §7), so the JSON looks like what an OpenFaaS
-// gateway publishes; CallbackUrl is a URL string here.
+// Message is one queued call. Its fields follow the OpenFaaS QueueRequest
+// (spec §7); CallbackUrl is a URL string here. Encode stores it in a
+// compact binary form (codec.go); Decode reads that form and the
+// QueueRequest JSON, which earlier gofaas versions stored.
 type Message struct {
 	// Header holds the request headers, including X-Call-Id and X-Start-Time.
 	Header http.Header `json:"Header"`
@@ -48,19 +49,22 @@ func (m *Message) CallID() string { return m.Header.Get(api.HeaderCallID) }
 // incomplete; the worker drops such messages.
 var ErrBadMessage = errors.New("bad queue message")
 
-// Encode returns the message as stored.
+// Encode returns the message as stored, in the binary form.
 func (m *Message) Encode() ([]byte, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encoding message: %w", err)
-	}
-	return b, nil
+	return appendBinary(make([]byte, 0, binarySize(m)), m), nil
 }
 
-// Decode parses and checks a stored message.
+// Decode parses and checks a stored message, binary or JSON. The body of a
+// binary message shares data's memory.
 func Decode(data []byte) (Message, error) {
 	var m Message
-	if err := json.Unmarshal(data, &m); err != nil {
+	var err error
+	if isBinary(data) {
+		m, err = decodeBinary(data)
+	} else {
+		err = json.Unmarshal(data, &m)
+	}
+	if err != nil {
 		return Message{}, fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
 	if err := m.Validate(); err != nil {

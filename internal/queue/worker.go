@@ -157,11 +157,22 @@ func (w *Worker) discover(ctx context.Context, st jetstream.Stream) []jetstream.
 }
 
 // consume fetches from c while slots are free and runs handle for each
-// message, at most limit at once.
+// message, at most limit at once. Messages go to long-lived runners rather
+// than a goroutine each: a runner's stack has grown to what the handler
+// needs once, where a fresh goroutine grows (copies) its stack per call.
 func (w *Worker) consume(ctx context.Context, c jetstream.Consumer, limit int, handle func(context.Context, jetstream.Msg)) {
 	sem := make(chan struct{}, limit)
-	var hwg sync.WaitGroup
-	defer hwg.Wait()
+	work := make(chan jetstream.Msg)
+	var runners sync.WaitGroup
+	defer runners.Wait()
+	defer close(work)
+	run := func(msg jetstream.Msg) {
+		for ok := true; ok; msg, ok = <-work {
+			handle(ctx, msg)
+			release(sem, 1)
+		}
+	}
+	started := 0
 	for {
 		select {
 		case sem <- struct{}{}:
@@ -179,10 +190,16 @@ func (w *Worker) consume(ctx context.Context, c jetstream.Consumer, limit int, h
 		got := 0
 		for msg := range batch.Messages() {
 			got++
-			hwg.Go(func() {
-				defer release(sem, 1)
-				handle(ctx, msg)
-			})
+			select {
+			case work <- msg: // an idle runner took it
+			default:
+				if started < limit {
+					started++
+					runners.Go(func() { run(msg) })
+				} else {
+					work <- msg // every runner is busy; one is about to finish
+				}
+			}
 		}
 		release(sem, n-got)
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoHeartbeat) && ctx.Err() == nil {
@@ -219,23 +236,35 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // keepAlive tells JetStream every AckWait/3 that msg is still being worked
-// on, so a long call is not redelivered while it runs; stop ends it.
+// on, so a long call is not redelivered while it runs; stop ends it. It
+// uses a timer, not a goroutine, because most calls end long before the
+// first report is due.
 func (w *Worker) keepAlive(msg jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(w.q.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if err := msg.InProgress(); err != nil {
-					w.log.Debug("reporting progress", "err", err)
-				}
-			}
+	every := w.q.cfg.AckWait / 3
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	mu.Lock()
+	defer mu.Unlock()
+	t = time.AfterFunc(every, func() {
+		// Holding mu makes stop wait for a report under way: a report after
+		// a Nak with delay would cut the delay short.
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
+		if err := msg.InProgress(); err != nil {
+			w.log.Debug("reporting progress", "err", err)
+		}
+		t.Reset(every)
 	})
-	return func() { close(done); wg.Wait() }
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofaas/gofaas/internal/natsd"
 	"github.com/gofaas/gofaas/pkg/api"
 )
 
@@ -205,7 +207,7 @@ func TestAsync(t *testing.T) {
 			t.Skip("1000 calls and a restart")
 		}
 		const n = 1000
-		enqueueMany(t, s, n, cb.URL+"/up")
+		enqueueMany(t, s, "e2e-many-", n, cb.URL+"/up")
 		checkFor(t, 30*time.Second, 10*time.Millisecond, func() error {
 			if d, _ := cb.echoedIDs("e2e-many-"); d < 20 {
 				return fmt.Errorf("%d calls done", d)
@@ -227,8 +229,72 @@ func TestAsync(t *testing.T) {
 	})
 }
 
-// enqueueMany posts n async calls to hello from 16 clients.
-func enqueueMany(t *testing.T, s *server, n int, callback string) {
+// TestAsyncSeparateWorker runs the split set-up: `gofaas server` only
+// queues calls (--queue-worker=false) on a NATS server of its own
+// (--nats-url), and a `gofaas queue-worker` process started later drains
+// them. Before the worker runs, queued calls can be cancelled; once a
+// worker has a call, they cannot.
+func TestAsyncSeparateWorker(t *testing.T) {
+	ns, err := natsd.Start(natsd.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir, "server", "--port", "0", "--data-dir", dataDir, "--nats-url", ns.ClientURL(), "--queue-worker=false")
+	s.publish()
+	s.publish("-image", "flaky:latest", "-handler", "./test/e2e/testdata/flaky")
+	deployFn(t, s, "hello", "hello:latest", nil)
+	deployFn(t, s, "stuck", "flaky:latest", map[string]string{"com.openfaas.retry.min_wait": "10m", "com.openfaas.retry.max_wait": "10m"})
+	cb := newCallbacks(t)
+
+	t.Run("a queued call is cancelled", func(t *testing.T) {
+		want(t, "async call", s.call("POST", "/async-function/hello", "x", false,
+			api.HeaderCallbackURL, cb.URL+"/up", "X-Call-Id", "e2e-cancelled"), 202)
+		want(t, "cancel queued call", s.call("DELETE", "/async-function/e2e-cancelled", nil, false), 204)
+		want(t, "cancel it again", s.call("DELETE", "/async-function/e2e-cancelled", nil, false), 404)
+		want(t, "cancel unknown call", s.call("DELETE", "/async-function/e2e-never-queued", nil, false), 404)
+	})
+
+	const n = 50
+	enqueueMany(t, s, "e2e-split-", n, cb.URL+"/up")
+	if d, _ := cb.echoedIDs("e2e-split-"); d != 0 {
+		t.Fatalf("%d calls ran with no worker", d)
+	}
+	w := startServer(t, "", "queue-worker", "--port", "0", "--nats-url", ns.ClientURL(), "--gateway-url", s.URL)
+
+	t.Run("the queue-worker drains what the server queued", func(t *testing.T) {
+		checkFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+			if d, _ := cb.echoedIDs("e2e-split-"); d != n {
+				return fmt.Errorf("%d of %d calls reached the function and called back", d, n)
+			}
+			return nil
+		})
+		if c := cb.count("e2e-cancelled"); c != 0 {
+			t.Errorf("cancelled call ran: %d callbacks", c)
+		}
+		r := w.call("GET", "/metrics", nil, false)
+		if !strings.Contains(string(r.Body), `gofaas_queue_processing_seconds_count{code="200",function_name="hello.openfaas-fn"} 50`) {
+			t.Errorf("worker metrics do not count the 50 calls:\n%s", r.Body)
+		}
+	})
+
+	t.Run("a call a worker has is not cancelled", func(t *testing.T) {
+		want(t, "async call", s.call("POST", "/async-function/stuck?fail=1000", "x", false, "X-Call-Id", "e2e-started"), 202)
+		checkFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+			r := w.call("GET", "/metrics", nil, false)
+			if !strings.Contains(string(r.Body), `gofaas_queue_retries_total{function_name="stuck.openfaas-fn"} 1`) {
+				return errors.New("first attempt of e2e-started not failed yet")
+			}
+			return nil
+		})
+		want(t, "cancel call waiting for its retry", s.call("DELETE", "/async-function/e2e-started", nil, false), 409)
+	})
+}
+
+// enqueueMany posts n async calls to hello from 16 clients, with call ids
+// prefix0 to prefix<n-1>.
+func enqueueMany(t *testing.T, s *server, prefix string, n int, callback string) {
 	t.Helper()
 	ids := make(chan int)
 	var wg sync.WaitGroup
@@ -237,7 +303,7 @@ func enqueueMany(t *testing.T, s *server, n int, callback string) {
 		wg.Go(func() {
 			for i := range ids {
 				req, _ := http.NewRequest("POST", fmt.Sprintf("%s/async-function/hello?i=%d", s.URL, i), strings.NewReader("x"))
-				req.Header.Set(api.HeaderCallID, fmt.Sprintf("e2e-many-%d", i))
+				req.Header.Set(api.HeaderCallID, fmt.Sprintf("%s%d", prefix, i))
 				req.Header.Set(api.HeaderCallbackURL, callback)
 				res, err := http.DefaultClient.Do(req)
 				if err != nil {
