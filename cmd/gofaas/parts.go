@@ -59,7 +59,11 @@ type gatewayOptions struct {
 	auth        authOptions
 	autoscale   autoscaleOptions
 	providerURL string
-	checkConfig bool
+	// natsURL and asyncMaxBytes turn on /async-function/: calls are queued
+	// on that JetStream for separate `gofaas queue-worker` processes.
+	natsURL       string
+	asyncMaxBytes int64
+	checkConfig   bool
 }
 
 func newGatewayCmd() *cobra.Command { return gatewayCmd(os.Getenv) }
@@ -86,6 +90,8 @@ func gatewayCmd(getenv func(string) string) *cobra.Command {
 	o.auth.addFlags(cmd.Flags())
 	o.autoscale.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.providerURL, "provider-url", "", "base URL of the faas-provider API (env functions_provider_url)")
+	cmd.Flags().StringVar(&o.natsURL, "nats-url", "", "NATS server with JetStream to queue /async-function/ calls on, for `gofaas queue-worker` processes (env nats_url; empty: async calls get 501)")
+	cmd.Flags().Int64Var(&o.asyncMaxBytes, "async-max-bytes", 1<<20, "largest /async-function/ request body (larger ones get 413)")
 	cmd.Flags().BoolVar(&o.checkConfig, "check-config", false, "check the flags and environment, list every problem, then exit")
 	return cmd
 }
@@ -97,7 +103,10 @@ func (o *gatewayOptions) check(fs *pflag.FlagSet, getenv func(string) string) (*
 	if o.providerURL == "" {
 		o.providerURL = getenv("functions_provider_url")
 	}
-	errs := []error{o.http.applyEnv(fs, getenv), o.autoscale.validate(), o.autoscale.checkWith(&o.http)}
+	if o.natsURL == "" {
+		o.natsURL = getenv("nats_url")
+	}
+	errs := []error{o.http.applyEnv(fs, getenv), o.autoscale.validate(), o.autoscale.checkWith(&o.http), checkAsync(o.asyncOptions())}
 	if o.providerURL == "" {
 		errs = append(errs, errors.New("--provider-url (or env functions_provider_url) is required"))
 	} else if _, err := rest.NewClient(o.providerURL, rest.ClientConfig{}); err != nil {
@@ -108,6 +117,15 @@ func (o *gatewayOptions) check(fs *pflag.FlagSet, getenv func(string) string) (*
 		errs = append(errs, fmt.Errorf("--basic-auth with --secret-mount-path %s: %w", o.auth.secretDir, err))
 	}
 	return creds, checkConfig(errs...)
+}
+
+// asyncOptions are the gateway's async settings: it queues calls and runs
+// no worker.
+func (o *gatewayOptions) asyncOptions() *asyncOptions {
+	a := &asyncOptions{maxBytes: o.asyncMaxBytes}
+	a.worker.addFlags(pflag.NewFlagSet("defaults", pflag.ContinueOnError), "")
+	a.worker.natsURL = o.natsURL
+	return a
 }
 
 func runGateway(cmd *cobra.Command, o *gatewayOptions, creds *auth.Credentials) error {
@@ -137,6 +155,11 @@ func runGateway(cmd *cobra.Command, o *gatewayOptions, creds *auth.Credentials) 
 	defer parts.stop()
 	if err := o.autoscale.setup(cmd.Context(), parts); err != nil {
 		return fmt.Errorf("starting the autoscaler: %w", err)
+	}
+	if o.natsURL != "" {
+		if err := o.asyncOptions().setup(cmd.Context(), parts); err != nil {
+			return fmt.Errorf("starting the async queue: %w", err)
+		}
 	}
 	log.Info("gofaas gateway started", "url", baseURL(ln), "provider_url", o.providerURL, "auth", creds != nil)
 	fmt.Fprintf(cmd.OutOrStdout(), "gofaas gateway is ready at %s (provider %s)\n", baseURL(ln), o.providerURL)

@@ -3,12 +3,14 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gofaas/gofaas/internal/natsd"
 	"github.com/gofaas/gofaas/pkg/api"
 )
 
@@ -106,4 +108,31 @@ func TestServerHoldsCallAfterDeploy(t *testing.T) {
 		want(t, "call right after deploying "+name, s.call("GET", "/function/"+name, nil, false), 200)
 		t.Logf("call %d answered %v after the deploy", i+1, time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// TestSplitAsync is the cluster layout of OpenFaaS: provider, gateway and
+// queue-worker as separate processes around one NATS JetStream. The gateway
+// queues /async-function/ calls; the worker runs them through the gateway.
+func TestSplitAsync(t *testing.T) {
+	ns, err := natsd.Start(natsd.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	prov, gw := startSplit(t, "--nats-url", ns.ClientURL())
+	prov.publish()
+	d := api.FunctionDeployment{Service: "hello", Image: "hello:latest"}
+	want(t, "deploy", gw.call("POST", "/system/functions", d, true), 202)
+	waitAvailable(t, gw, "hello", api.DefaultNamespace, 1)
+
+	cb := newCallbacks(t)
+	const n = 20
+	enqueueMany(t, gw, "e2e-gw-", n, cb.URL+"/up")
+	startServer(t, "", "queue-worker", "--port", "0", "--nats-url", ns.ClientURL(), "--gateway-url", gw.URL)
+	checkFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		if d, _ := cb.echoedIDs("e2e-gw-"); d != n {
+			return fmt.Errorf("%d of %d calls queued by the gateway reached the function", d, n)
+		}
+		return nil
+	})
 }
