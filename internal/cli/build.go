@@ -257,7 +257,14 @@ func (p *project) tagged(image, mode string) (string, error) {
 	if !head.Name().IsBranch() {
 		return "", fmt.Errorf("--tag branch: HEAD is detached, not on a branch")
 	}
-	return repo + ":" + tag + "-" + head.Name().Short() + "-" + sha, nil
+	// A tag allows [A-Za-z0-9_.-]: feature/x becomes feature-x.
+	branch := strings.Map(func(r rune) rune {
+		if r == '_' || r == '.' || r == '-' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+			return r
+		}
+		return '-'
+	}, head.Name().Short())
+	return repo + ":" + tag + "-" + branch + "-" + sha, nil
 }
 
 // splitTag splits "repo[:tag][@digest]" into repository and tag ("latest"

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -120,6 +121,9 @@ func newRun(_ context.Context, opts *NewOptions) error {
 		err = stack.WriteNew(stackPath, config.ResolveGateway(opts.Gateway, "", f.Getenv("OPENFAAS_URL")), fn)
 	}
 	if err != nil {
+		// The folder did not exist before: leave nothing that would make
+		// the next try fail with "already exists".
+		os.RemoveAll(handlerDir)
 		return err
 	}
 	fmt.Fprintf(f.IO.Out, "Folder: %s created.\nFunction created in folder: %s\nStack file written: %s\n", handler, handler, filepath.Base(stackPath))

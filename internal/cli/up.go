@@ -242,7 +242,10 @@ func handlerState(p *project, fn stack.Function) string {
 		if err != nil {
 			return nil
 		}
-		if d.IsDir() && path != root && (d.Name() == "build" || d.Name() == "template" || d.Name()[0] == '.') {
+		// The build context leaves out the handler's own build/ and
+		// template/ folders, and hidden ones are editors' and tools'.
+		top := filepath.Dir(path) == root
+		if d.IsDir() && path != root && (top && (d.Name() == "build" || d.Name() == "template") || d.Name()[0] == '.') {
 			return filepath.SkipDir
 		}
 		if info, err := d.Info(); err == nil && !d.IsDir() {
