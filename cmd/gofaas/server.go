@@ -59,7 +59,7 @@ Basic auth guards /system/* and /v2/. On first start a password for the user
 		},
 	}
 	o.http.addFlags(cmd.Flags(), 8080)
-	cmd.Flags().StringVar(&o.dataDir, "data-dir", "~/.gofaas", "folder for state, images, logs and secrets")
+	cmd.Flags().StringVar(&o.dataDir, "data-dir", "~/.gofaas", "folder for state, images, logs and secrets (env GOFAAS_DATA_DIR; the CLI finds the credentials there too)")
 	cmd.Flags().StringVar(&o.isolation, "isolation", "auto", "replica isolation: netns (own network namespace, needs root), ports, or auto")
 	cmd.Flags().BoolVar(&o.noAuth, "no-auth", false, "turn basic auth off (only for a machine nobody else can reach)")
 	cmd.Flags().BoolVar(&o.checkConfig, "check-config", false, "check the flags and environment, list every problem, then exit")
@@ -71,6 +71,9 @@ Basic auth guards /system/* and /v2/. On first start a password for the user
 // check validates every flag and the environment, listing every problem.
 func (o *serverOptions) check(fs *pflag.FlagSet, getenv func(string) string) error {
 	errs := []error{o.http.applyEnv(fs, getenv), checkIsolation(o.isolation)}
+	if v := getenv("GOFAAS_DATA_DIR"); v != "" && !fs.Changed("data-dir") {
+		o.dataDir = v
+	}
 	if _, err := expandHome(o.dataDir); err != nil {
 		errs = append(errs, fmt.Errorf("--data-dir: %w", err))
 	}
