@@ -246,3 +246,32 @@ func TestCLIWatch(t *testing.T) {
 	}
 	c.invokeUntil("watched", "ping", after)
 }
+
+// TestCLIDockerBuilder builds with the real Docker engine (`docker build` of
+// the handler's Dockerfile, lang dockerfile), pushes the image to the
+// server's registry and deploys it. The engine here can pull no base image,
+// so the Dockerfile starts FROM scratch with a static handler.
+func TestCLIDockerBuilder(t *testing.T) {
+	if err := exec.Command("docker", "version").Run(); err != nil {
+		t.Skipf("no Docker engine answers: %v", err)
+	}
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir, "server", "--port", "0", "--data-dir", dataDir, "--autoscale=false")
+	c := newCLI(t, s)
+	c.run(s.Pass+"\n", "login", "-u", "admin", "--password-stdin")
+	c.run("", "new", "boxed", "--lang", "dockerfile")
+	dir := filepath.Join(c.project, "boxed")
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "handler"), "./examples/hello")
+	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the handler: %v\n%s", err, out)
+	}
+	dockerfile := "FROM scratch\nCOPY fwatchdog /usr/bin/fwatchdog\nCOPY handler /home/app/handler\n" +
+		"ENV fprocess=./handler mode=http upstream_url=http://127.0.0.1:8082\nWORKDIR /home/app\nENTRYPOINT [\"/usr/bin/fwatchdog\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", "boxed:latest").Run() })
+	c.run("", "up", "--builder", "docker")
+	c.invokeUntil("boxed", "from docker", `"body":"from docker"`)
+}
