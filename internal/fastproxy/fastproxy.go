@@ -102,6 +102,15 @@ type Request struct {
 	// copied; setting its ContentLength to -1 makes the body flush as it
 	// arrives. An error is treated as a failure before the response.
 	ModifyResponse func(*http.Response) error
+	// Deadline, if non-zero, bounds the exchange as a context deadline
+	// would, without the cost of a timer context per request; past it, Do
+	// fails with an error for which TimedOut reports true.
+	Deadline time.Time
+}
+
+// TimedOut reports whether err, from Do, means req's Deadline passed.
+func TimedOut(req *Request, err error) bool {
+	return err != nil && !req.Deadline.IsZero() && !time.Now().Before(req.Deadline)
 }
 
 // Do sends req over a pooled connection and copies the response to rw.
@@ -112,7 +121,7 @@ type Request struct {
 // response has started and the caller can only cut it.
 func (p *Pool) Do(ctx context.Context, rw http.ResponseWriter, req *Request) error {
 	for attempt := 0; ; attempt++ {
-		uc, err := p.get(ctx)
+		uc, err := p.get(ctx, req.Deadline)
 		if err != nil {
 			return dialError{err}
 		}
@@ -120,7 +129,8 @@ func (p *Pool) Do(ctx context.Context, rw http.ResponseWriter, req *Request) err
 		if err == nil {
 			return nil
 		}
-		if attempt == 0 && uc.reused && errors.Is(err, ErrBeforeResponse) && ctx.Err() == nil && retryable(req) {
+		if attempt == 0 && uc.reused && errors.Is(err, ErrBeforeResponse) && ctx.Err() == nil && retryable(req) &&
+			!TimedOut(req, err) {
 			continue
 		}
 		return err
@@ -141,6 +151,10 @@ func retryable(req *Request) bool {
 // the pool when it can be reused and closes it otherwise. Errors before the response started wrap
 // ErrBeforeResponse.
 func (p *Pool) exchange(ctx context.Context, rw http.ResponseWriter, req *Request, uc *conn) error {
+	if err := uc.setDeadlines(req); err != nil {
+		p.discard(uc)
+		return fmt.Errorf("%w: setting deadline: %w", ErrBeforeResponse, err)
+	}
 	stop := context.AfterFunc(ctx, func() { _ = uc.c.SetDeadline(time.Unix(1, 0)) })
 	if err := writeRequest(uc.bw, req); err != nil {
 		stop()
@@ -169,6 +183,42 @@ func (p *Pool) exchange(ctx context.Context, rw http.ResponseWriter, req *Reques
 		p.discard(uc)
 	}
 	return copyErr
+}
+
+// smallWrite is the most an exchange writes without a write deadline:
+// into an idle connection's empty send buffer (4.5 KiB at the least) such
+// a write cannot block.
+const smallWrite = 4 << 10
+
+// setDeadlines bounds the exchange of req on uc by req.Deadline. A conn
+// keeps its deadlines between exchanges (an idle one is neither read nor
+// written), so an exchange costs one runtime timer update, for the read
+// deadline; Write sets the write deadline when the exchange writes more
+// than smallWrite bytes, or one is already set.
+func (uc *conn) setDeadlines(req *Request) error {
+	uc.deadline, uc.sent = req.Deadline, 0
+	if uc.deadline.Equal(uc.readDeadline) {
+		return nil
+	}
+	if err := uc.c.SetReadDeadline(uc.deadline); err != nil {
+		return err
+	}
+	uc.readDeadline = uc.deadline
+	return nil
+}
+
+// Write writes to the connection (under its bufio.Writer), with the
+// exchange's write deadline set when the write could block.
+func (uc *conn) Write(p []byte) (int, error) {
+	if !uc.writeDeadline.Equal(uc.deadline) && (uc.sent+len(p) > smallWrite || !uc.writeDeadline.IsZero()) {
+		if err := uc.c.SetWriteDeadline(uc.deadline); err != nil {
+			return 0, err
+		}
+		uc.writeDeadline = uc.deadline
+	}
+	n, err := uc.c.Write(p)
+	uc.sent += n
+	return n, err
 }
 
 // writeRequest writes req as an HTTP/1.1 request.
@@ -202,19 +252,6 @@ func writeRequest(bw *bufio.Writer, req *Request) error {
 
 func methodWantsLength(m string) bool {
 	return m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch
-}
-
-// readResponse reads the final response, skipping 1xx interim ones.
-func readResponse(br *bufio.Reader, r *http.Request) (*http.Response, error) {
-	for {
-		resp, err := http.ReadResponse(br, r)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
-			return resp, nil
-		}
-	}
 }
 
 // copyResponse copies resp's headers, body and trailers to rw, flushing as

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -145,4 +146,77 @@ func FuzzResponse(f *testing.F) {
 		}
 		p.CloseIdle()
 	})
+}
+
+// TestDoDeadline checks Request.Deadline: an exchange past it fails before
+// the response with TimedOut true and drops its connection, and a
+// connection reused after a deadline has passed does not keep it.
+func TestDoDeadline(t *testing.T) {
+	t.Parallel()
+	var opened atomic.Int64
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	p := NewPool(tcpDial(up.Listener.Addr().String()), Config{IdleTimeout: time.Hour})
+	deadline := time.Now().Add(50 * time.Millisecond)
+	rec := httptest.NewRecorder()
+	if err := p.Do(t.Context(), rec, &Request{Method: http.MethodGet, URI: "/fast", Host: "x", Deadline: deadline}); err != nil || rec.Body.String() != "ok" {
+		t.Fatalf("call within its deadline: %v %q", err, rec.Body)
+	}
+	for time.Now().Before(deadline.Add(20 * time.Millisecond)) {
+		time.Sleep(10 * time.Millisecond) // let the first call's deadline pass
+	}
+	rec = httptest.NewRecorder()
+	if err := p.Do(t.Context(), rec, &Request{Method: http.MethodGet, URI: "/fast", Host: "x"}); err != nil || rec.Body.String() != "ok" {
+		t.Fatalf("call on the reused connection: %v %q", err, rec.Body)
+	}
+	if p.Idle() != 1 || opened.Load() != 1 {
+		t.Fatalf("%d idle connections, %d opened; want 1 and 1", p.Idle(), opened.Load())
+	}
+	rec = httptest.NewRecorder()
+	req := &Request{Method: http.MethodGet, URI: "/slow", Host: "x", Deadline: time.Now().Add(100 * time.Millisecond)}
+	err := p.Do(t.Context(), rec, req)
+	if !errors.Is(err, ErrBeforeResponse) || !TimedOut(req, err) || rec.Body.Len() != 0 || len(rec.Header()) != 0 {
+		t.Errorf("call past its deadline: %v (timed out: %v), recorder %d %q", err, TimedOut(req, err), rec.Code, rec.Body)
+	}
+	if p.Idle() != 0 {
+		t.Errorf("%d idle connections after a timeout, want 0", p.Idle())
+	}
+}
+
+// TestDoDeadlineLargeWrite checks that a large request to an upstream that
+// does not read it is bounded by the deadline too (net.Pipe has no buffer:
+// every write blocks until read).
+func TestDoDeadlineLargeWrite(t *testing.T) {
+	t.Parallel()
+	p := NewPool(func(context.Context) (net.Conn, error) {
+		client, server := net.Pipe()
+		t.Cleanup(func() { _ = server.Close() })
+		return client, nil
+	}, Config{})
+	guard, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req := &Request{Method: http.MethodPost, URI: "/", Host: "x", Body: make([]byte, MaxBody),
+		Deadline: time.Now().Add(100 * time.Millisecond)}
+	err := p.Do(guard, httptest.NewRecorder(), req)
+	if guard.Err() != nil {
+		t.Fatal("the write was not bounded by the request's deadline")
+	}
+	if !errors.Is(err, ErrBeforeResponse) || !TimedOut(req, err) {
+		t.Errorf("err %v, timed out %v; want a timeout before the response", err, TimedOut(req, err))
+	}
 }

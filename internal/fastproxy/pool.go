@@ -43,6 +43,12 @@ type conn struct {
 	bw       *bufio.Writer
 	reused   bool
 	lastUsed time.Time
+
+	// The deadlines set on c (zero: none), so an exchange only changes
+	// what differs from its own (see setDeadlines and Write).
+	readDeadline, writeDeadline time.Time
+	deadline                    time.Time // of the exchange under way
+	sent                        int       // bytes written in the exchange
 }
 
 // NewPool returns a pool whose connections come from dial.
@@ -60,7 +66,9 @@ func NewPool(dial DialFunc, cfg Config) *Pool {
 	return p
 }
 
-func (p *Pool) get(ctx context.Context) (*conn, error) {
+// get returns an idle connection, or dials one bounded by ctx and, if not
+// zero, deadline.
+func (p *Pool) get(ctx context.Context, deadline time.Time) (*conn, error) {
 	now := time.Now()
 	p.mu.Lock()
 	for len(p.idle) > 0 {
@@ -76,12 +84,19 @@ func (p *Pool) get(ctx context.Context) (*conn, error) {
 	}
 	p.active++
 	p.mu.Unlock()
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	c, err := p.dial(ctx)
 	if err != nil {
 		p.release()
 		return nil, fmt.Errorf("dialing upstream: %w", err)
 	}
-	return &conn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 16<<10)}, nil
+	uc := &conn{c: c, br: bufio.NewReaderSize(c, 16<<10)}
+	uc.bw = bufio.NewWriterSize(uc, 16<<10)
+	return uc, nil
 }
 
 // put returns a healthy connection to the idle list.

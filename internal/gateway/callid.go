@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"bufio"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/gofaas/gofaas/pkg/api"
 )
@@ -16,17 +20,58 @@ import (
 // and an X-Start-Time in Unix nanoseconds, on the request and the response,
 // and X-Duration-Seconds on the response when the function did not set it.
 func (g *Gateway) callID(next http.Handler) http.Handler {
+	ids := newCallIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get(api.HeaderCallID)
-		if id == "" {
-			id = uuid.NewString()
-			r.Header.Set(api.HeaderCallID, id)
+		c := &callWriter{ResponseWriter: w, id: r.Header.Get(api.HeaderCallID), start: start, servedBy: g.servedBy,
+			startText: strconv.FormatInt(start.UnixNano(), 10)}
+		// The keys are in canonical form: plain assignments skip Set's
+		// canonicalization, and the values share one array.
+		if c.id == "" {
+			c.id = ids.next()
+			r.Header[api.HeaderCallID] = c.value(0, c.id)
 		}
-		startText := strconv.FormatInt(start.UnixNano(), 10)
-		r.Header.Set(api.HeaderStartTime, startText)
-		next.ServeHTTP(&callWriter{ResponseWriter: w, id: id, startText: startText, start: start, servedBy: g.servedBy}, r)
+		r.Header[api.HeaderStartTime] = c.value(1, c.startText)
+		next.ServeHTTP(c, r)
 	})
+}
+
+// callIDs makes call ids shaped as version 4 UUIDs without reading the
+// system's random source per call (uuid.NewString did, and it showed in
+// profiles): 60 random bits drawn once, so ids from different gateways or
+// from one across restarts do not meet, then a counter that starts at a
+// random value.
+type callIDs struct {
+	prefix [8]byte
+	n      atomic.Uint64
+}
+
+func newCallIDs() *callIDs {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	ids := &callIDs{prefix: [8]byte(b[:8])}
+	ids.prefix[6] = ids.prefix[6]&0x0f | 0x40 // version 4
+	ids.n.Store(binary.BigEndian.Uint64(b[8:]))
+	return ids
+}
+
+// next returns a new id such as "8f0c1a2b-3c4d-4e5f-a071-8293a4b5c6d7".
+func (ids *callIDs) next() string {
+	var u [16]byte
+	copy(u[:8], ids.prefix[:])
+	binary.BigEndian.PutUint64(u[8:], ids.n.Add(1))
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
 }
 
 // callWriter sets the gateway's response headers just before the status
@@ -36,17 +81,25 @@ type callWriter struct {
 	id, startText, servedBy string
 	start                   time.Time
 	wrote                   bool
+	values                  [6]string // of the headers set, see value
+}
+
+// value returns a one-element header value backed by c.values[i]: slots 0
+// and 1 for the request's headers, 2 to 5 for the response's.
+func (c *callWriter) value(i int, v string) []string {
+	c.values[i] = v
+	return c.values[i : i+1 : i+1]
 }
 
 func (c *callWriter) WriteHeader(code int) {
 	if !c.wrote {
 		c.wrote = true
 		h := c.ResponseWriter.Header()
-		h.Set(api.HeaderCallID, c.id)
-		h.Set(api.HeaderStartTime, c.startText)
-		h.Set(api.HeaderServedBy, c.servedBy)
-		if h.Get(api.HeaderDuration) == "" {
-			h.Set(api.HeaderDuration, strconv.FormatFloat(time.Since(c.start).Seconds(), 'f', 6, 64))
+		h[api.HeaderCallID] = c.value(2, c.id)
+		h[api.HeaderStartTime] = c.value(3, c.startText)
+		h[api.HeaderServedBy] = c.value(4, c.servedBy)
+		if v := h[api.HeaderDuration]; len(v) == 0 || v[0] == "" {
+			h[api.HeaderDuration] = c.value(5, strconv.FormatFloat(time.Since(c.start).Seconds(), 'f', 6, 64))
 		}
 	}
 	c.ResponseWriter.WriteHeader(code)
@@ -73,4 +126,20 @@ func (c *callWriter) Flush() {
 // Hijack supports websocket upgrades through the proxy.
 func (c *callWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(c.ResponseWriter).Hijack()
+}
+
+// isInvoke reports whether ServeHTTP may hand r straight to the invocation
+// handler: the mux would route it there without a redirect (a clean
+// /function/ path, not CONNECT). Skipping the mux's matching saves a few
+// percent of the proxy's time per call.
+func isInvoke(r *http.Request) bool {
+	p := r.URL.Path
+	if r.Method == http.MethodConnect || r.URL.RawPath != "" || !strings.HasPrefix(p, api.PathInvoke) {
+		return false
+	}
+	np := path.Clean(p) // no allocation when p is clean
+	if p[len(p)-1] == '/' {
+		return len(p) == len(np)+1 && strings.HasPrefix(p, np)
+	}
+	return np == p
 }

@@ -60,7 +60,8 @@ type Gateway struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	proxy    *proxy.Proxy
-	waker    *waker // nil unless ScaleFromZero.Enabled
+	invoke   http.Handler // /function/, also reached past the mux (isInvoke)
+	waker    *waker       // nil unless ScaleFromZero.Enabled
 	servedBy string
 }
 
@@ -112,8 +113,8 @@ func (g *Gateway) routes() {
 		}
 		return g.cfg.Auth.Wrap(h)
 	}
-	invoke := g.callID(g.proxy)
-	g.mux.Handle("/function/", invoke)
+	g.invoke = g.callID(g.proxy)
+	g.mux.Handle("/function/", g.invoke)
 	g.asyncRoutes(protect)
 	g.mux.Handle("GET /system/info", protect(http.HandlerFunc(g.info)))
 	g.mux.Handle("POST /system/alert", protect(http.HandlerFunc(g.alert)))
@@ -133,6 +134,11 @@ func (g *Gateway) routes() {
 
 // ServeHTTP serves the gateway API.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isInvoke(r) {
+		r.Pattern = api.PathInvoke
+		g.invoke.ServeHTTP(w, r)
+		return
+	}
 	g.mux.ServeHTTP(w, r)
 }
 

@@ -52,10 +52,9 @@ func newPools() *pools {
 		buffers: fastproxy.NewBufferPool()}
 }
 
-// acquire returns the pool of key, creating it with dial; release it with
-// entry.users.Add(-1).
-func (ps *pools) acquire(key poolKey, dial fastproxy.DialFunc) *poolEntry {
-	now := time.Now()
+// acquire returns the pool of key, creating it to dial u's host through
+// key.tr; release it with entry.users.Add(-1). now is the time of the call.
+func (ps *pools) acquire(key poolKey, u *url.URL, now time.Time) *poolEntry {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if now.Sub(ps.lastSweep) >= ps.idleFor {
@@ -63,11 +62,21 @@ func (ps *pools) acquire(key poolKey, dial fastproxy.DialFunc) *poolEntry {
 	}
 	e := ps.m[key]
 	if e == nil {
-		e = &poolEntry{pool: fastproxy.NewPool(dial, fastproxy.Config{IdleTimeout: ps.idleFor, Buffers: ps.buffers})}
+		e = &poolEntry{pool: fastproxy.NewPool(dialer(key.tr, u), fastproxy.Config{IdleTimeout: ps.idleFor, Buffers: ps.buffers})}
 		ps.m[key] = e
 	}
 	e.users.Add(1)
 	return e
+}
+
+// dialer dials u's host (port 80 when u names none) through tr.
+func dialer(tr *http.Transport, u *url.URL) fastproxy.DialFunc {
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	dialContext := tr.DialContext
+	return func(ctx context.Context) (net.Conn, error) { return dialContext(ctx, "tcp", addr) }
 }
 
 // sweep closes stale idle connections and forgets unused pools; ps.mu is
@@ -88,11 +97,10 @@ func (ps *pools) len() int {
 	return len(ps.m)
 }
 
-// fastKey reports whether t can take the fast path, with its pool key and
-// dial function.
-func (p *Proxy) fastKey(t provider.Target) (poolKey, fastproxy.DialFunc, bool) {
+// fastKey reports whether t can take the fast path, with its pool key.
+func (p *Proxy) fastKey(t provider.Target) (poolKey, bool) {
 	if t.URL.Scheme != "http" || t.URL.Host == "" {
-		return poolKey{}, nil, false
+		return poolKey{}, false
 	}
 	rt := t.Transport
 	if rt == nil {
@@ -100,19 +108,15 @@ func (p *Proxy) fastKey(t provider.Target) (poolKey, fastproxy.DialFunc, bool) {
 	}
 	tr, ok := rt.(*http.Transport)
 	if !ok || tr.DialContext == nil || tr.Proxy != nil || tr.DialTLSContext != nil {
-		return poolKey{}, nil, false
+		return poolKey{}, false
 	}
-	addr := t.URL.Host
-	if t.URL.Port() == "" {
-		addr = net.JoinHostPort(t.URL.Hostname(), "80")
-	}
-	dialContext := tr.DialContext
-	dial := func(ctx context.Context) (net.Conn, error) { return dialContext(ctx, "tcp", addr) }
-	return poolKey{host: t.URL.Host, tr: tr}, dial, true
+	return poolKey{host: t.URL.Host, tr: tr}, true
 }
 
-// serveFast proxies r to c.target on the fast path, bounded by ctx.
-func (p *Proxy) serveFast(c *call, r *http.Request, ctx context.Context, e *poolEntry) {
+// serveFast proxies r to c.target on the fast path, bounded by deadline
+// (zero: none) and r's context; ctx, the invocation's context, only
+// serves to tell a timeout from other failures.
+func (p *Proxy) serveFast(c *call, r *http.Request, ctx context.Context, deadline time.Time, e *poolEntry) {
 	defer e.users.Add(-1)
 	body, err := fastproxy.ReadBody(r)
 	if err != nil {
@@ -120,8 +124,8 @@ func (p *Proxy) serveFast(c *call, r *http.Request, ctx context.Context, e *pool
 		return
 	}
 	req := &fastproxy.Request{Method: r.Method, URI: c.requestURI(r), Host: c.target.URL.Host,
-		Header: outboundHeader(r), Body: body, In: r, ModifyResponse: modifyFastResponse}
-	err = e.pool.Do(ctx, c, req)
+		Header: outboundHeader(r), Body: body, In: r, ModifyResponse: modifyFastResponse, Deadline: deadline}
+	err = e.pool.Do(r.Context(), c, req)
 	if err == nil {
 		return
 	}
@@ -149,20 +153,27 @@ func (c *call) requestURI(r *http.Request) string {
 	return out.RequestURI()
 }
 
-// outboundHeader copies r's headers without hop-by-hop ones (those named
-// in Connection included) and with X-Forwarded-* set as rewrite does.
+// outboundHeader turns r's headers, in place, into those rewrite sends
+// (X-Forwarded-* set, Forwarded and the headers named in Connection
+// dropped) but for the hop-by-hop ones, which fastproxy leaves out. The
+// proxy owns the inbound request, so editing it saves a copy per call.
 func outboundHeader(r *http.Request) http.Header {
-	h := make(http.Header, len(r.Header)+2)
-	for k, vs := range r.Header {
-		switch k {
-		case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
-			continue
+	h := r.Header
+	delete(h, "Forwarded")
+	if len(h["Connection"]) > 0 {
+		// X-Forwarded-* are kept even when named there, as rewrite does.
+		forwarded := [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
+		var keep [len(forwarded)][]string
+		for i, k := range forwarded {
+			keep[i] = h[k]
 		}
-		if !fastproxy.IsHop(k) {
-			h[k] = vs
+		removeConnectionHeaders(h, h)
+		for i, k := range forwarded {
+			if keep[i] != nil {
+				h[k] = keep[i]
+			}
 		}
 	}
-	removeConnectionHeaders(h, r.Header)
 	setForwarded(r, h)
 	return h
 }
@@ -187,8 +198,19 @@ func modifyFastResponse(res *http.Response) error {
 	if err := modifyResponse(res); err != nil {
 		return err
 	}
-	if base, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); base == "text/event-stream" {
+	if isMediaType(res.Header.Get("Content-Type"), "text/event-stream") {
 		res.ContentLength = -1 // flush every write; the body keeps its length
 	}
 	return nil
+}
+
+// isMediaType reports whether the Content-Type ct is of the media type
+// want (lower case), parameters aside; it parses ct only when its start
+// matches.
+func isMediaType(ct, want string) bool {
+	if len(ct) < len(want) || !strings.EqualFold(ct[:len(want)], want) {
+		return false
+	}
+	base, _, _ := mime.ParseMediaType(ct)
+	return base == want
 }

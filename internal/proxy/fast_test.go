@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -347,4 +348,33 @@ func TestFastPoolsPruned(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestOutboundHeader checks the headers the fast path sends, built in
+// place from the inbound ones; hop-by-hop headers are left for fastproxy
+// to skip.
+func TestOutboundHeader(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   http.Header
+		want http.Header
+	}{
+		{"forwarded headers set",
+			http.Header{"X-A": {"1"}, "Forwarded": {"for=1.2.3.4"}},
+			http.Header{"X-A": {"1"}, "X-Forwarded-For": {"192.0.2.1"}, "X-Forwarded-Host": {"gw"}}},
+		{"forwarded headers kept",
+			http.Header{"X-Forwarded-For": {"10.0.0.1"}, "X-Forwarded-Host": {"faas"}, "X-Forwarded-Proto": {"https"}},
+			http.Header{"X-Forwarded-For": {"10.0.0.1"}, "X-Forwarded-Host": {"faas"}, "X-Forwarded-Proto": {"https"}}},
+		{"headers named in Connection dropped, X-Forwarded-* kept",
+			http.Header{"Connection": {"X-Hop, X-Forwarded-For", "x-forwarded-proto"}, "X-Hop": {"1"}, "X-Forwarded-For": {"10.0.0.1"}, "X-Forwarded-Proto": {"https"}, "X-B": {"2"}},
+			http.Header{"Connection": {"X-Hop, X-Forwarded-For", "x-forwarded-proto"}, "X-Forwarded-For": {"10.0.0.1"}, "X-Forwarded-Host": {"gw"}, "X-Forwarded-Proto": {"https"}, "X-B": {"2"}}},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequest(http.MethodPost, "http://gw/function/fn", nil)
+		r.Header = tc.in
+		if got := outboundHeader(r); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

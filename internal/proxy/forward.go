@@ -21,6 +21,7 @@ import (
 type call struct {
 	http.ResponseWriter
 	name, namespace string
+	fn              string // "name.namespace"
 	sub, rawSub     string
 	target          provider.Target
 	code            int
@@ -53,7 +54,7 @@ func (c *call) Flush() {
 // Unwrap lets http.ResponseController reach Flush, Hijack and deadlines.
 func (c *call) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
-func (c *call) function() string { return api.JoinName(c.name, c.namespace) }
+func (c *call) function() string { return c.fn }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, name, namespace, sub, rawSub string) {
 	if !allowed(r.Method) {
@@ -65,18 +66,18 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, name, namespace,
 		proxyError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	c := &call{ResponseWriter: w, name: name, namespace: namespace, sub: sub, rawSub: rawSub}
+	c := &call{ResponseWriter: w, name: name, namespace: namespace, fn: api.JoinName(name, namespace), sub: sub, rawSub: rawSub}
+	start := time.Now()
 	if p.cfg.Observer != nil {
-		fn := c.function()
-		start := time.Now()
-		p.cfg.Observer.Started(fn)
-		defer func() { p.cfg.Observer.Finished(fn, c.code, time.Since(start)) }()
+		p.cfg.Observer.Started(c.fn)
+		defer func() { p.cfg.Observer.Finished(c.fn, c.code, time.Since(start)) }()
 	}
-	ctx := r.Context()
+	ctx, deadline := r.Context(), time.Time{}
 	if p.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
-		defer cancel()
+		deadline = start.Add(p.cfg.Timeout)
+		dc := newDeadlineContext(ctx, deadline)
+		defer dc.release()
+		ctx = dc
 	}
 	t, err := p.resolver.Resolve(ctx, name, namespace)
 	if err != nil {
@@ -92,8 +93,8 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, name, namespace,
 	}
 	c.target = t
 	if fastproxy.Eligible(r) {
-		if key, dial, ok := p.fastKey(t); ok {
-			p.serveFast(c, r, ctx, p.pools.acquire(key, dial))
+		if key, ok := p.fastKey(t); ok {
+			p.serveFast(c, r, ctx, deadline, p.pools.acquire(key, t.URL, start))
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/gofaas/gofaas/internal/fastproxy"
 )
@@ -22,8 +23,9 @@ func newPool(addr string, buffers *fastproxy.BufferPool) *fastproxy.Pool {
 	return fastproxy.NewPool(dial, fastproxy.Config{Buffers: buffers})
 }
 
-// serveFast proxies r on the fast path.
-func (u *upstream) serveFast(rw http.ResponseWriter, r *http.Request) {
+// serveFast proxies r on the fast path, bounded by deadline (zero: none)
+// and r's context; limit is the timeout reported in a 504.
+func (u *upstream) serveFast(rw http.ResponseWriter, r *http.Request, deadline time.Time, limit time.Duration) {
 	body, err := fastproxy.ReadBody(r)
 	if err != nil {
 		http.Error(rw, fmt.Sprintf("reading request body: %s", err), http.StatusBadRequest)
@@ -33,12 +35,18 @@ func (u *upstream) serveFast(rw http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" || r.URL.ForceQuery {
 		uri += "?" + r.URL.RawQuery
 	}
-	req := &fastproxy.Request{Method: r.Method, URI: uri, Host: r.Host, Header: r.Header, Body: body, In: r}
+	req := &fastproxy.Request{Method: r.Method, URI: uri, Host: r.Host, Header: r.Header, Body: body, In: r,
+		Deadline: deadline}
 	err = u.pool.Do(r.Context(), rw, req)
 	if err == nil {
 		return
 	}
 	if errors.Is(err, fastproxy.ErrBeforeResponse) {
+		if fastproxy.TimedOut(req, err) {
+			u.w.log.Warn("function timed out", "path", r.URL.Path)
+			writeTimeout(rw, limit)
+			return
+		}
 		u.proxyError(rw, r, err)
 		return
 	}

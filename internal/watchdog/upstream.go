@@ -170,6 +170,16 @@ func (u *upstream) stop(grace time.Duration) {
 // for it within that bound.
 func (u *upstream) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	limit := u.timeout(r)
+	if fastproxy.Eligible(r) && u.isReady() {
+		// The fast path bounds the exchange with a connection deadline
+		// rather than a timer context per request.
+		var deadline time.Time
+		if limit > 0 {
+			deadline = time.Now().Add(limit)
+		}
+		u.serveFast(rw, r, deadline, limit)
+		return
+	}
 	if limit > 0 {
 		ctx, cancel := context.WithTimeoutCause(r.Context(), limit, errExecTimeout)
 		defer cancel()
@@ -184,10 +194,20 @@ func (u *upstream) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fastproxy.Eligible(r) {
-		u.serveFast(rw, r)
+		u.serveFast(rw, r, time.Time{}, limit) // r's context carries the limit
 		return
 	}
 	u.proxy.ServeHTTP(rw, r)
+}
+
+// isReady reports, without waiting, whether the upstream is ready.
+func (u *upstream) isReady() bool {
+	select {
+	case <-u.w.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 func (u *upstream) timeout(r *http.Request) time.Duration {
@@ -201,10 +221,8 @@ func (u *upstream) timeout(r *http.Request) time.Duration {
 }
 
 func (u *upstream) awaitReady(rw http.ResponseWriter, r *http.Request, limit time.Duration) bool {
-	select {
-	case <-u.w.ready:
+	if u.isReady() {
 		return true
-	default:
 	}
 	select {
 	case <-u.w.ready:

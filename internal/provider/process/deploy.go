@@ -212,11 +212,11 @@ func (p *Process) Resolve(_ context.Context, name, namespace string) (provider.T
 	if err != nil {
 		return provider.Target{}, err
 	}
-	all := fn.all()
+	n := len(fn.replicas) + len(fn.retiring)
 	var best *replica
 	var bestEP endpoint
-	for i := range all {
-		r := all[(fn.rr+i)%len(all)]
+	for i := range n {
+		r := fn.at((fn.rr + i) % n)
 		ep, ok := r.endpoint()
 		if ok && (best == nil || r.inflight.Load() < best.inflight.Load()) {
 			best, bestEP = r, ep

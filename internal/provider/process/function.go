@@ -82,6 +82,14 @@ func (f *function) all() []*replica {
 	return slices.Concat(f.replicas, f.retiring)
 }
 
+// at returns all()[i] without building the list (Resolve's hot path).
+func (f *function) at(i int) *replica {
+	if i < len(f.replicas) {
+		return f.replicas[i]
+	}
+	return f.retiring[i-len(f.replicas)]
+}
+
 func (f *function) ready() (ready, starting int) {
 	for _, r := range f.replicas {
 		if r.ready.Load() {

@@ -121,13 +121,26 @@ func (r *replica) endpoint() (endpoint, bool) {
 // target counts one invocation in flight until Done.
 func (r *replica) target(ep endpoint) provider.Target {
 	r.inflight.Add(1)
-	var once sync.Once
-	u := *ep.url
-	t := provider.Target{URL: &u, Done: func() { once.Do(func() { r.inflight.Add(-1) }) }}
+	l := &lease{u: *ep.url, r: r}
+	t := provider.Target{URL: &l.u, Done: l.release}
 	if ep.transport != nil {
 		t.Transport = ep.transport
 	}
 	return t
+}
+
+// lease is one invocation's hold on a replica: a copy of its URL (callers
+// may edit theirs) and the in-flight count it releases once.
+type lease struct {
+	u        url.URL
+	r        *replica
+	released atomic.Bool
+}
+
+func (l *lease) release() {
+	if l.released.CompareAndSwap(false, true) {
+		l.r.inflight.Add(-1)
+	}
 }
 
 // run is the supervisor loop.
