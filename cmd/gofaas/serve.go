@@ -15,6 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/gofaas/gofaas/internal/lane"
+	"github.com/gofaas/gofaas/pkg/api"
 )
 
 // httpOptions are the listener, timeout and logging settings every server
@@ -187,8 +190,9 @@ func (o *httpOptions) serve(ctx context.Context, ln net.Listener, h http.Handler
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	ls := lane.Wrap(srv, func(_, path string) bool { return strings.HasPrefix(path, api.PathInvoke) })
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- ls.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving http: %w", err)
@@ -197,8 +201,8 @@ func (o *httpOptions) serve(ctx context.Context, ln net.Listener, h http.Handler
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		srv.Close()
+	if err := ls.Shutdown(sctx); err != nil {
+		ls.Close()
 	}
 	return nil
 }

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gofaas/gofaas/internal/lane"
 )
 
 // ErrUpstreamExited is returned by Serve when the http-mode upstream process
@@ -174,7 +176,7 @@ func (w *Watchdog) listen() (net.Listener, error) {
 // requests, and stops the function. In http mode it returns
 // ErrUpstreamExited (after draining) if the upstream dies.
 func (w *Watchdog) Serve(ctx context.Context, ln, mln net.Listener) error {
-	srv := w.newServer(w.handler)
+	srv := lane.Wrap(w.newServer(w.handler), nil)
 	errc := make(chan error, 2)
 	go func() { errc <- serveErr(srv.Serve(ln)) }()
 	var msrv *http.Server
@@ -252,7 +254,7 @@ func (w *Watchdog) start(ctx context.Context) error {
 }
 
 // drain stops serving in the order of the SIGTERM contract.
-func (w *Watchdog) drain(srv, msrv *http.Server, graceful bool) {
+func (w *Watchdog) drain(srv lane.HTTPServer, msrv *http.Server, graceful bool) {
 	w.serving.Store(false)
 	if err := os.Remove(w.cfg.LockPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		w.log.Warn("removing lock file", "err", err)

@@ -20,7 +20,8 @@ var allowed = map[string][]string{
 	"internal/auth":       {},
 	"internal/metrics":    {},
 	"internal/autoscale":  {"pkg/api", "internal/metrics"},
-	"internal/fastproxy":  {},
+	"internal/lane":       {},
+	"internal/fastproxy":  {"internal/lane"},
 	"internal/store":      {"pkg/api"},
 	"internal/registry":   {"pkg/api"},
 	"internal/builder":    {"pkg/api"},
@@ -31,9 +32,9 @@ var allowed = map[string][]string{
 	"internal/cli/config": {},
 	"internal/cli": {"pkg/api", "pkg/client", "internal/cli/config", "internal/stack", "internal/templates",
 		"internal/builder", "store"},
-	"internal/watchdog":              {"pkg/api", "internal/metrics", "internal/httpmw", "internal/fastproxy"},
+	"internal/watchdog":              {"pkg/api", "internal/metrics", "internal/httpmw", "internal/fastproxy", "internal/lane"},
 	"internal/provider":              {"pkg/api"},
-	"internal/proxy":                 {"pkg/api", "internal/provider", "internal/fastproxy"},
+	"internal/proxy":                 {"pkg/api", "internal/provider", "internal/fastproxy", "internal/lane"},
 	"internal/provider/rest":         {"pkg/api", "internal/provider", "internal/proxy"},
 	"internal/provider/memory":       {"pkg/api", "internal/provider"},
 	"internal/provider/providertest": {"pkg/api", "internal/provider"},
@@ -41,7 +42,7 @@ var allowed = map[string][]string{
 	"internal/queue":                 {"pkg/api", "internal/metrics"},
 	"internal/natsd":                 {},
 	"internal/gateway": {"pkg/api", "internal/provider", "internal/provider/rest", "internal/proxy",
-		"internal/auth", "internal/metrics", "internal/httpmw"},
+		"internal/auth", "internal/metrics", "internal/httpmw", "internal/lane"},
 }
 
 // anywhere lists leaves every package may import.
