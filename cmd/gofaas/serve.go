@@ -190,7 +190,11 @@ func (o *httpOptions) serve(ctx context.Context, ln net.Listener, h http.Handler
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	ls := lane.Wrap(srv, func(_, path string) bool { return strings.HasPrefix(path, api.PathInvoke) })
+	var shortcut func(*lane.Exchange) bool
+	if r, ok := h.(interface{ Relay(*lane.Exchange) bool }); ok {
+		shortcut = r.Relay // the gateway's: ordinary invocations below the http.Handler
+	}
+	ls := lane.Wrap(srv, func(_, path string) bool { return strings.HasPrefix(path, api.PathInvoke) }, shortcut)
 	errc := make(chan error, 1)
 	go func() { errc <- ls.Serve(ln) }()
 	select {

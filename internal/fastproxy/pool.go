@@ -49,6 +49,8 @@ type conn struct {
 	readDeadline, writeDeadline time.Time
 	deadline                    time.Time // of the exchange under way
 	sent                        int       // bytes written in the exchange
+
+	head []byte // a relayed response's head, reused
 }
 
 // NewPool returns a pool whose connections come from dial.

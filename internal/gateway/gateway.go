@@ -62,6 +62,7 @@ type Gateway struct {
 	proxy    *proxy.Proxy
 	invoke   http.Handler // /function/, also reached past the mux (isInvoke)
 	waker    *waker       // nil unless ScaleFromZero.Enabled
+	ids      *callIDs
 	servedBy string
 }
 
@@ -78,6 +79,7 @@ func New(p provider.Provider, m *metrics.Gateway, cfg Config) *Gateway {
 		log:      log.With("component", "gateway"),
 		mux:      http.NewServeMux(),
 		servedBy: "gofaas/" + cmp.Or(cfg.Version.Release, "dev"),
+		ids:      newCallIDs(),
 	}
 	var resolver proxy.Resolver = p
 	if cfg.ScaleFromZero.Enabled {
@@ -89,6 +91,7 @@ func New(p provider.Provider, m *metrics.Gateway, cfg Config) *Gateway {
 		Timeout:          cfg.UpstreamTimeout,
 		Observer:         m,
 		Log:              g.log,
+		Quick:            p,
 	})
 	g.routes()
 	return g

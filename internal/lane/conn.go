@@ -2,6 +2,7 @@ package lane
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -50,8 +51,15 @@ type conn struct {
 	readDL, writeDL time.Time
 	dirty           bool
 
-	headBuf []byte   // a response's frozen header lines, reused
-	dateBuf [64]byte // a response's Date line
+	ex     Exchange // the request under way, when offered to the Shortcut
+	exGone func()   // ex.gone, bound once
+
+	headBuf  []byte                   // a response's frozen header lines, reused
+	hw       appendWriter             // writes them
+	dateBuf  [64]byte                 // a response's Date line
+	wbuf     [bufferBeforeCommit]byte // a response's body buffer
+	lastPOST bool                     // the last request was a POST
+	hijacked bool                     // a handler took the connection
 }
 
 var (
@@ -69,6 +77,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	c.bw.Reset(nc)
 	c.base = context.WithValue(context.WithValue(context.Background(), http.ServerContextKey, s.HTTP),
 		http.LocalAddrContextKey, nc.LocalAddr())
+	c.exGone = c.ex.gone
 	c.watch = time.AfterFunc(time.Hour, c.cr.startWatch)
 	c.watch.Stop()
 	return c
@@ -81,6 +90,9 @@ func (c *conn) serve() {
 	defer func() {
 		c.s.track(c, false)
 		c.watch.Stop()
+		if c.hijacked {
+			return // the handler's now, reader and writer included
+		}
 		if !handed {
 			_ = c.nc.Close()
 			c.br.Reset(nil)
@@ -102,17 +114,42 @@ func (c *conn) serve() {
 		if !c.state.CompareAndSwap(stateIdle, stateActive) {
 			return // Shutdown closed it
 		}
+		if c.lastPOST {
+			// As net/http: tolerate the CRLF old clients send after a POST.
+			peek, _ := c.br.Peek(4)
+			n := 0
+			for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
+				n++
+			}
+			_, _ = c.br.Discard(n)
+		}
 		h, ok := c.readHead()
 		if !ok {
 			handed = c.handOff()
 			return
+		}
+		if c.s.Shortcut != nil && int(h.length) > c.br.Buffered() {
+			// Reading the body refills the buffer the head is in.
+			off := len(h.raw) - len(h.lines) - 2
+			h.raw = bytes.Clone(h.raw)
+			h.lines = h.raw[off : off+len(h.lines)]
 		}
 		body, ok := c.readBody(h.length)
 		if !ok {
 			return
 		}
 		c.arm(&c.writeDL, cfg.WriteTimeout, c.nc.SetWriteDeadline)
-		if !c.handle(h, body) || c.s.shutting.Load() {
+		keep := false
+		if c.s.Shortcut != nil {
+			var taken bool
+			if taken, keep = c.shortcut(h, body); !taken {
+				h, _ = parseHead(h.raw, c.s.MaxBody, true) // it parsed once already
+				keep = c.handle(h, body)
+			}
+		} else {
+			keep = c.handle(h, body)
+		}
+		if !keep || c.s.shutting.Load() {
 			return
 		}
 		if !c.state.CompareAndSwap(stateActive, stateIdle) {
@@ -136,11 +173,12 @@ func (c *conn) readHead() (head, bool) {
 		buf, _ := c.br.Peek(c.br.Buffered())
 		n, more := endOfHead(buf)
 		if n > 0 {
-			h, ok := parseHead(buf[:n], c.s.MaxBody)
+			h, ok := parseHead(buf[:n], c.s.MaxBody, c.s.Shortcut == nil)
 			if !ok || (c.s.Accept != nil && !c.s.Accept(h.method, h.url.Path)) {
 				return head{}, false
 			}
 			_, _ = c.br.Discard(n)
+			c.lastPOST = h.method == http.MethodPost
 			return h, true
 		}
 		if !more || len(buf) == c.br.Size() {
@@ -170,11 +208,12 @@ func (c *conn) readBody(n int64) ([]byte, bool) {
 	return body, true
 }
 
-// setRead sets an exact read deadline when d > 0, for the slow paths; the
-// next arm sets the usual one again.
+// setRead sets an exact read deadline (none when d is 0, as net/http
+// reads then without one), for the slow paths; the next arm sets the usual
+// one again.
 func (c *conn) setRead(t time.Time, d time.Duration) {
 	if d <= 0 {
-		return
+		t = time.Time{}
 	}
 	_ = c.nc.SetReadDeadline(t)
 	c.readDL, c.dirty = time.Time{}, true
@@ -192,11 +231,15 @@ func (c *conn) arm(dl *time.Time, d time.Duration, set func(time.Time) error) {
 		_ = c.nc.SetDeadline(time.Time{})
 	}
 	if d <= 0 {
-		return // no deadline; a dirty one was cleared above
+		if !dl.IsZero() { // a deadline left by another timeout
+			*dl = time.Time{}
+			_ = set(time.Time{})
+		}
+		return
 	}
 	want := time.Now().Add(d)
-	if !dl.IsZero() && !dl.Before(want) {
-		return
+	if !dl.IsZero() && !dl.Before(want) && !dl.After(want.Add(d/8)) {
+		return // good for a while yet, and not left by a longer timeout
 	}
 	*dl = want.Add(d / 8)
 	if err := set(*dl); err != nil {
@@ -224,11 +267,46 @@ type handedConn struct {
 
 func (h *handedConn) Read(p []byte) (int, error) { return h.r.Read(p) }
 
+// ReadFrom and CloseWrite keep what net/http finds on a *net.TCPConn: it
+// copies a response body with ReadFrom and half-closes with CloseWrite.
+func (h *handedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := h.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(writerOnly{h.Conn}, r)
+}
+
+func (h *handedConn) CloseWrite() error {
+	if cw, ok := h.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // handle serves one request; it reports whether the connection may serve
 // another.
 func (c *conn) handle(h head, body []byte) bool {
 	ctx, cancel := context.WithCancel(c.base)
 	defer cancel()
+	r := c.newRequest(ctx, h, body)
+	w := newResponse(c, r, h.wantsClose || serverHasToken(h.conn0, "close"))
+
+	c.cr.begin(cancel)
+	ok := c.run(w, r)
+	c.cr.end()
+	if c.hijacked {
+		return false
+	}
+	if !ok {
+		_ = c.bw.Flush() // as net/http, what reached the connection's buffer goes out
+		return false
+	}
+	c.s.served.Add(1)
+	return w.finish() && !c.cr.gone
+}
+
+// newRequest builds the http.Request of h, with ctx.
+func (c *conn) newRequest(ctx context.Context, h head, body []byte) *http.Request {
 	r := &http.Request{
 		Method:        h.method,
 		URL:           h.url,
@@ -246,17 +324,7 @@ func (c *conn) handle(h head, body []byte) bool {
 	if len(body) > 0 {
 		r.Body = &bodyReader{b: body}
 	}
-	r = r.WithContext(ctx)
-	w := newResponse(c, r)
-
-	c.cr.begin(cancel)
-	ok := c.run(w, r)
-	c.cr.end()
-	if !ok {
-		return false
-	}
-	c.s.served.Add(1)
-	return w.finish() && !c.cr.gone
+	return r.WithContext(ctx)
 }
 
 // run calls the handler, recovering a panic as net/http does: the
@@ -273,17 +341,27 @@ func (c *conn) run(w *response, r *http.Request) (ok bool) {
 			ok = false
 		}
 	}()
-	c.s.HTTP.Handler.ServeHTTP(w, r)
+	handler := c.s.HTTP.Handler
+	if handler == nil {
+		handler = http.DefaultServeMux
+	}
+	handler.ServeHTTP(w, r)
 	return true
 }
 
-// bodyReader is a request body the lane read in full.
+// bodyReader is a request body the lane read in full. Like net/http's,
+// it has no WriteTo (io.Copy to the response goes through ReadFrom) and
+// fails reads once closed.
 type bodyReader struct {
-	b   []byte
-	off int
+	b      []byte
+	off    int
+	closed atomic.Bool // set by the response, maybe while another goroutine reads
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.closed.Load() {
+		return 0, http.ErrBodyReadAfterClose
+	}
 	if b.off >= len(b.b) {
 		return 0, io.EOF
 	}
@@ -292,13 +370,9 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (b *bodyReader) Close() error { return nil }
-
-// WriteTo lets io.Copy take the body in one write.
-func (b *bodyReader) WriteTo(w io.Writer) (int64, error) {
-	n, err := w.Write(b.b[b.off:])
-	b.off += n
-	return int64(n), err
+func (b *bodyReader) Close() error {
+	b.closed.Store(true)
+	return nil
 }
 
 // connReader reads the connection for the request loop and, while a

@@ -14,8 +14,11 @@ type head struct {
 	url        *url.URL
 	host       string
 	header     http.Header
-	length     int64 // Content-Length; 0 when absent
-	wantsClose bool  // Connection: close
+	length     int64  // Content-Length; 0 when absent
+	wantsClose bool   // Connection: close
+	raw        []byte // the whole head, as read
+	lines      []byte // its header lines, each ending in CRLF
+	conn0      string // the first Connection value
 }
 
 // endOfHead finds the blank line ending a request head in buf: it returns
@@ -39,7 +42,11 @@ func endOfHead(buf []byte) (n int, more bool) {
 // HTTP/1.1 origin-form request with clean header lines, one Host and at
 // most maxBody bytes of body with a Content-Length, or one that needs
 // 100-continue, an upgrade or another transfer coding.
-func parseHead(b []byte, maxBody int64) (h head, ok bool) {
+//
+// Without withHeader, h.header stays nil: a Shortcut reads the lines
+// (h.lines) instead.
+func parseHead(b []byte, maxBody int64, withHeader bool) (h head, ok bool) {
+	h.raw = b
 	line, rest, _ := bytes.Cut(b, []byte("\r\n"))
 	method, line, found := bytes.Cut(line, []byte(" "))
 	if !found || !isToken(method) {
@@ -64,9 +71,14 @@ func parseHead(b []byte, maxBody int64) (h head, ok bool) {
 	if lines < 1 {
 		return h, false // no Host
 	}
-	h.header = make(http.Header, lines)
-	values := make([]string, lines) // one backing array for single values
+	h.lines = rest[:len(rest)-2]
+	var values []string
+	if withHeader {
+		h.header = make(http.Header, lines)
+		values = make([]string, lines) // one backing array for single values
+	}
 	var hosts, lengths int
+	sawConnection := false
 	var canon [64]byte
 	for i := 0; i < lines; i++ {
 		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
@@ -78,8 +90,8 @@ func parseHead(b []byte, maxBody int64) (h head, ok bool) {
 		if !isFieldValue(value) {
 			return h, false
 		}
-		key := canonicalKey(name, canon[:0])
-		switch key {
+		kb := AppendCanonical(canon[:0], name)
+		switch string(kb) {
 		case "Host":
 			hosts++
 			if !isHost(value) {
@@ -90,13 +102,16 @@ func parseHead(b []byte, maxBody int64) (h head, ok bool) {
 		case "Content-Length":
 			lengths++
 			n, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || n < 0 || n > maxBody || value[0] == '+' {
+			if err != nil || n < 0 || n > maxBody || value[0] == '+' || value[0] == '-' {
 				return h, false
 			}
 			h.length = n
 		case "Transfer-Encoding", "Expect", "Upgrade", "Te", "Trailer":
 			return h, false
 		case "Connection":
+			if !sawConnection {
+				h.conn0, sawConnection = string(value), true
+			}
 			if hasToken(value, "close") {
 				h.wantsClose = true
 			}
@@ -104,6 +119,10 @@ func parseHead(b []byte, maxBody int64) (h head, ok bool) {
 				return h, false
 			}
 		}
+		if !withHeader {
+			continue
+		}
+		key := intern(kb)
 		v := string(value)
 		if old := h.header[key]; old != nil {
 			h.header[key] = append(old, v)
@@ -114,6 +133,12 @@ func parseHead(b []byte, maxBody int64) (h head, ok bool) {
 	}
 	if hosts != 1 || lengths > 1 {
 		return h, false
+	}
+	// As net/http's fixPragmaCacheControl.
+	if p := h.header["Pragma"]; withHeader && len(p) > 0 && p[0] == "no-cache" {
+		if _, ok := h.header["Cache-Control"]; !ok {
+			h.header["Cache-Control"] = []string{"no-cache"}
+		}
 	}
 	return h, true
 }
@@ -152,9 +177,9 @@ var commonKeys = func() map[string]string {
 	return m
 }()
 
-// canonicalKey is http.CanonicalHeaderKey for a token, built in buf; it
-// allocates only for names outside commonKeys.
-func canonicalKey(name, buf []byte) string {
+// AppendCanonical appends the canonical form of the header name (a
+// token) to buf, as http.CanonicalHeaderKey writes it.
+func AppendCanonical(buf, name []byte) []byte {
 	upper := true
 	for _, c := range name {
 		switch {
@@ -166,10 +191,16 @@ func canonicalKey(name, buf []byte) string {
 		buf = append(buf, c)
 		upper = c == '-'
 	}
-	if k, ok := commonKeys[string(buf)]; ok {
-		return k
+	return buf
+}
+
+// intern returns the canonical name k as a string, without allocating for
+// the names in commonKeys.
+func intern(k []byte) string {
+	if s, ok := commonKeys[string(k)]; ok {
+		return s
 	}
-	return string(buf)
+	return string(k)
 }
 
 // isToken reports whether b is a non-empty RFC 9110 token.
@@ -259,4 +290,51 @@ func hasToken(v []byte, token string) bool {
 		}
 	}
 	return false
+}
+
+// valuesHaveToken is hasToken over several values (httpguts.HeaderValuesContainsToken).
+func valuesHaveToken(vs []string, token string) bool {
+	for _, v := range vs {
+		if hasToken([]byte(v), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// serverHasToken is net/http's server-side hasToken: token, ASCII case
+// aside, bounded by space, tab or comma anywhere in v.
+func serverHasToken(v, token string) bool {
+	if len(token) > len(v) || token == "" {
+		return false
+	}
+	if v == token {
+		return true
+	}
+	for sp := 0; sp <= len(v)-len(token); sp++ {
+		if b := v[sp]; b != token[0] && b|0x20 != token[0] {
+			continue
+		}
+		if sp > 0 && !isTokenBoundary(v[sp-1]) {
+			continue
+		}
+		if end := sp + len(token); end != len(v) && !isTokenBoundary(v[end]) {
+			continue
+		}
+		if bytes.EqualFold([]byte(v[sp:sp+len(token)]), []byte(token)) && isASCII(v[sp:sp+len(token)]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isTokenBoundary(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -29,6 +29,11 @@ type Server struct {
 	// Accept, if non-nil, picks the requests the lane serves by method
 	// and path; a connection whose request it refuses goes to HTTP.
 	Accept func(method, path string) bool
+	// Shortcut, if non-nil, is offered each request the lane serves
+	// before an http.Request is built; it answers the Exchange and returns
+	// true, or returns false, having written nothing, to leave the request
+	// to the Handler.
+	Shortcut func(ex *Exchange) bool
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -227,12 +232,13 @@ type HTTPServer interface {
 const EnvOff = "GOFAAS_LANE"
 
 // Wrap puts the lane in front of srv for the requests accept picks (nil:
-// all), unless $GOFAAS_LANE is "off".
-func Wrap(srv *http.Server, accept func(method, path string) bool) HTTPServer {
+// all), with shortcut (nil: none) as its Shortcut, unless $GOFAAS_LANE is
+// "off".
+func Wrap(srv *http.Server, accept func(method, path string) bool, shortcut func(*Exchange) bool) HTTPServer {
 	if os.Getenv(EnvOff) == "off" {
 		return srv
 	}
-	return &Server{HTTP: srv, Accept: accept}
+	return &Server{HTTP: srv, Accept: accept, Shortcut: shortcut}
 }
 
 var (

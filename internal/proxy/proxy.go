@@ -55,6 +55,10 @@ type Config struct {
 	Observer Observer
 	// Log receives debug lines for failed invocations; nil discards them.
 	Log *slog.Logger
+	// Quick, if non-nil, resolves for Relay, which must not wait (the
+	// resolver may hold a call until a replica starts); nil means the
+	// resolver.
+	Quick Resolver
 }
 
 // Proxy is the invocation proxy. It is safe for concurrent use.
@@ -64,6 +68,7 @@ type Proxy struct {
 	transport http.RoundTripper
 	rp        *httputil.ReverseProxy
 	pools     *pools // fast-path connections per replica endpoint
+	quick     Resolver
 	log       *slog.Logger
 	timeoutIn string // Timeout as shown in 504 bodies
 }
@@ -84,6 +89,10 @@ func New(r Resolver, cfg Config) *Proxy {
 		pools: newPools()}
 	if p.transport == nil {
 		p.transport = NewTransport()
+	}
+	p.quick = cfg.Quick
+	if p.quick == nil {
+		p.quick = r
 	}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        rewrite,

@@ -176,7 +176,11 @@ func (w *Watchdog) listen() (net.Listener, error) {
 // requests, and stops the function. In http mode it returns
 // ErrUpstreamExited (after draining) if the upstream dies.
 func (w *Watchdog) Serve(ctx context.Context, ln, mln net.Listener) error {
-	srv := lane.Wrap(w.newServer(w.handler), nil)
+	var shortcut func(*lane.Exchange) bool
+	if w.up != nil && !w.cfg.JWTAuth && w.cfg.MaxInflight == 0 && !w.cfg.AccessLog {
+		shortcut = w.relay
+	}
+	srv := lane.Wrap(w.newServer(w.handler), nil, shortcut)
 	errc := make(chan error, 2)
 	go func() { errc <- serveErr(srv.Serve(ln)) }()
 	var msrv *http.Server
