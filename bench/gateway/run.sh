@@ -43,9 +43,13 @@ pw=$(cat "$work/data/secrets/basic-auth-password")
 (cd "$root" && "$work/publish" -gateway "$gw" -password-file "$work/data/secrets/basic-auth-password" \
 	-image bench:latest -handler ./bench/watchdog/upstream -fprocess ./handler >/dev/null)
 
+# GOFAAS_LANE=off (docs/invocation-path.md) reaches the server from this
+# environment and the function's fwatchdog through its envVars.
+env_vars='{}'
+if [ -n "${GOFAAS_LANE:-}" ]; then env_vars="{\"GOFAAS_LANE\":\"$GOFAAS_LANE\"}"; fi
 deploy() { # deploy NAME: pinned at one replica (min == max), so the autoscaler leaves it
 	curl -fsS -u "admin:$pw" -X POST "$gw/system/functions" \
-		-d "{\"service\":\"$1\",\"image\":\"127.0.0.1:$gw_port/bench:latest\",\"labels\":{\"com.openfaas.scale.min\":\"1\",\"com.openfaas.scale.max\":\"1\"}}" >/dev/null
+		-d "{\"service\":\"$1\",\"image\":\"127.0.0.1:$gw_port/bench:latest\",\"envVars\":$env_vars,\"labels\":{\"com.openfaas.scale.min\":\"1\",\"com.openfaas.scale.max\":\"1\"}}" >/dev/null
 }
 deploy hello
 wait_ok "$gw/function/hello"
@@ -57,7 +61,7 @@ sleep 5 # let the server settle: no calls, ten functions
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status")
 isolation=$(grep 'gofaas server started' "$work/server.log" | grep -o 'isolation=[a-z]*')
 
-printf '\nwrk -t%s -c%s -d%s, POST 5 bytes, %s cores, %s\n' "$THREADS" "$CONNS" "$DURATION" "$(nproc)" "$isolation"
+printf '\nwrk -t%s -c%s -d%s, POST 5 bytes, %s cores, %s, lane %s\n' "$THREADS" "$CONNS" "$DURATION" "$(nproc)" "$isolation" "${GOFAAS_LANE:-on}"
 printf '%-36s %12s %10s %10s\n' "target" "req/s" "p50 ms" "p99 ms"
 printf '%-36s %12s %10s %10s\n' "upstream direct" "${RPS[direct]}" "${P50[direct]}" "${P99[direct]}"
 printf '%-36s %12s %10s %10s\n' "gofaas /function/hello (1 replica)" "${RPS[gofaas]}" "${P50[gofaas]}" "${P99[gofaas]}"

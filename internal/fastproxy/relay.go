@@ -239,14 +239,13 @@ func (p *Pool) plainHead(uc *conn, hooks RelayHooks) (status int, n int64, ok bo
 			}
 			length = value
 			continue // written last
-		case "Date":
-			sawDate = true
 		}
 		keep, plain := hooks.Field(k, value)
 		if !plain {
 			return 0, 0, false
 		}
 		if keep {
+			sawDate = sawDate || string(k) == "Date" // one dropped is not sent
 			out = append(out, k...)
 			out = append(out, ": "...)
 			out = append(out, value...)

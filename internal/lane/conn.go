@@ -251,10 +251,11 @@ func (c *conn) arm(dl *time.Time, d time.Duration, set func(time.Time) error) {
 func (c *conn) handOff() bool {
 	c.s.track(c, false)
 	_ = c.nc.SetDeadline(time.Time{})
+	c.s.handed.Add(1) // before net/http may answer, so Stats never lags an answer
 	if !c.s.handoff.give(&handedConn{Conn: c.nc, r: c.br}) {
+		c.s.handed.Add(-1)
 		return false
 	}
-	c.s.handed.Add(1)
 	return true
 }
 

@@ -58,7 +58,17 @@ func (p *Proxy) Relay(ex *lane.Exchange, start time.Time, dec Decoration) bool {
 	if validate(name, ns) != nil {
 		return false
 	}
-	t, err := p.quick.Resolve(context.Background(), name, ns)
+	var deadline time.Time
+	rctx := context.Background()
+	if p.cfg.Timeout > 0 {
+		// Bounded as ServeHTTP's resolve is; the context is made only if a
+		// resolver looks at it (the process back-end does not).
+		deadline = start.Add(p.cfg.Timeout)
+		dc := newDeadlineContext(rctx, deadline)
+		defer dc.release()
+		rctx = dc
+	}
+	t, err := p.quick.Resolve(rctx, name, ns)
 	if err != nil {
 		return false
 	}
@@ -79,10 +89,6 @@ func (p *Proxy) Relay(ex *lane.Exchange, start time.Time, dec Decoration) bool {
 	if p.cfg.Observer != nil {
 		p.cfg.Observer.Started(c.fn)
 		defer func() { p.cfg.Observer.Finished(c.fn, c.code, time.Since(start)) }()
-	}
-	var deadline time.Time
-	if p.cfg.Timeout > 0 {
-		deadline = start.Add(p.cfg.Timeout)
 	}
 	e := p.pools.acquire(key, t.URL, start)
 	defer e.users.Add(-1)
@@ -209,9 +215,9 @@ func (h *relayHooks) Field(name, value []byte) (keep, plain bool) {
 		}
 		h.sawType = true
 	case api.HeaderDuration:
-		// Only a single non-empty one is plain: what a decoration does
-		// with an empty or repeated one is its Wrap's to say.
-		if len(value) == 0 || h.hasDuration {
+		// An empty one is not plain: what a decoration does with it is
+		// its Wrap's to say (the gateway's replaces it).
+		if len(value) == 0 {
 			return false, false
 		}
 		h.hasDuration = true
