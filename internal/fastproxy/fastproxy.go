@@ -223,12 +223,7 @@ func (uc *conn) Write(p []byte) (int, error) {
 
 // writeRequest writes req as an HTTP/1.1 request.
 func writeRequest(bw *bufio.Writer, req *Request) error {
-	bw.WriteString(req.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(req.URI)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(req.Host)
-	bw.WriteString("\r\n")
+	writeStart(bw, req.Method, req.URI, req.Host)
 	for k, vs := range req.Header {
 		if skipRequestHeader(k) {
 			continue
@@ -240,13 +235,30 @@ func writeRequest(bw *bufio.Writer, req *Request) error {
 			bw.WriteString("\r\n")
 		}
 	}
-	if len(req.Body) > 0 || methodWantsLength(req.Method) {
+	return writeEnd(bw, req.Method, req.Body)
+}
+
+// writeStart writes a request line and the Host header.
+func writeStart(bw *bufio.Writer, method, uri, host string) {
+	bw.WriteString(method)
+	bw.WriteByte(' ')
+	bw.WriteString(uri)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
+}
+
+// writeEnd writes the Content-Length when due, the blank line and the
+// body, and flushes.
+func writeEnd(bw *bufio.Writer, method string, body []byte) error {
+	if len(body) > 0 || methodWantsLength(method) {
+		var b [20]byte
 		bw.WriteString("Content-Length: ")
-		bw.WriteString(strconv.Itoa(len(req.Body)))
+		bw.Write(strconv.AppendInt(b[:0], int64(len(body)), 10))
 		bw.WriteString("\r\n")
 	}
 	bw.WriteString("\r\n")
-	bw.Write(req.Body)
+	bw.Write(body)
 	return bw.Flush()
 }
 

@@ -137,12 +137,7 @@ func unexpectedEOF(err error) error {
 
 // writeRelayed writes ex's request line, header and body for the upstream.
 func writeRelayed(bw *bufio.Writer, ex *lane.Exchange, rl *Relay) error {
-	bw.WriteString(ex.Method)
-	bw.WriteByte(' ')
-	bw.WriteString(rl.URI)
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(rl.Host)
-	bw.WriteString("\r\n")
+	writeStart(bw, ex.Method, rl.URI, rl.Host)
 	var buf [64]byte
 	pragmaNoCache, sawPragma, sawCacheControl := false, false, false
 	for name, value := range ex.Fields {
@@ -172,19 +167,7 @@ func writeRelayed(bw *bufio.Writer, ex *lane.Exchange, rl *Relay) error {
 		bw.WriteString("Cache-Control: no-cache\r\n")
 	}
 	bw.Write(rl.Header)
-	if len(ex.Body) > 0 || methodWantsLength(ex.Method) {
-		writeLength(bw, int64(len(ex.Body)))
-	}
-	bw.WriteString("\r\n")
-	bw.Write(ex.Body)
-	return bw.Flush()
-}
-
-func writeLength(bw *bufio.Writer, n int64) {
-	var b [20]byte
-	bw.WriteString("Content-Length: ")
-	bw.Write(strconv.AppendInt(b[:0], n, 10))
-	bw.WriteString("\r\n")
+	return writeEnd(bw, ex.Method, ex.Body)
 }
 
 // plainHead checks the buffered response head for the plain shape and
@@ -197,7 +180,7 @@ func (p *Pool) plainHead(uc *conn, hooks RelayHooks) (status int, n int64, ok bo
 		return 0, 0, false
 	}
 	line, rest, _ := bytes.Cut(buf[:end+2], []byte("\r\n"))
-	status, ok = plainStatus(line)
+	status, ok = simpleStatus(line)
 	if !ok {
 		return 0, 0, false
 	}
@@ -234,7 +217,7 @@ func (p *Pool) plainHead(uc *conn, hooks RelayHooks) (status int, n int64, ok bo
 			if n >= 0 {
 				return 0, 0, false
 			}
-			if n, ok = lengthOf(value); !ok {
+			if n, ok = parseLength(value); !ok {
 				return 0, 0, false
 			}
 			length = value
@@ -326,45 +309,6 @@ func (p *Pool) relayOther(uc *conn, ex *lane.Exchange, hooks RelayHooks) (int, e
 	copyErr := p.copyResponse(hooks.Writer(ex.ResponseWriter()), resp)
 	p.finishRelay(uc, ex, copyErr == nil && !resp.Close)
 	return resp.StatusCode, copyErr
-}
-
-// plainStatus is simpleStatus for a status line in bytes.
-func plainStatus(line []byte) (int, bool) {
-	rest, ok := bytes.CutPrefix(line, []byte("HTTP/1.1 "))
-	if !ok || len(rest) < 3 || len(rest) > 3 && rest[3] != ' ' {
-		return 0, false
-	}
-	for _, c := range rest {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return 0, false
-		}
-	}
-	code := 0
-	for _, c := range rest[:3] {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		code = code*10 + int(c-'0')
-	}
-	if code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
-		return 0, false
-	}
-	return code, true
-}
-
-// lengthOf is parseLength for bytes.
-func lengthOf(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 // isToken reports whether b is an RFC 9110 token.

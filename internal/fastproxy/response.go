@@ -80,14 +80,25 @@ func parseSimple(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 }
 
 // simpleStatus parses an HTTP/1.1 status line with a status code that
-// comes with a body (200 to 999 but 204 and 304).
-func simpleStatus(line string) (int, bool) {
-	rest, ok := strings.CutPrefix(line, "HTTP/1.1 ")
-	if !ok || len(rest) < 3 || len(rest) > 3 && rest[3] != ' ' || strings.ContainsAny(rest, "\r\n") {
+// comes with a body (200 to 999 but 204 and 304), and a reason phrase of
+// visible characters.
+func simpleStatus[T string | []byte](line T) (int, bool) {
+	const prefix = "HTTP/1.1 "
+	if len(line) < len(prefix)+3 || string(line[:len(prefix)]) != prefix {
 		return 0, false
 	}
+	rest := line[len(prefix):]
+	if len(rest) > 3 && rest[3] != ' ' {
+		return 0, false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return 0, false
+		}
+	}
 	code := 0
-	for _, c := range []byte(rest[:3]) {
+	for i := 0; i < 3; i++ {
+		c := rest[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}
@@ -171,8 +182,8 @@ func isTokenByte(c byte) bool {
 }
 
 // parseLength parses a Content-Length value: decimal digits only.
-func parseLength(v string) (int64, bool) {
-	if v == "" || len(v) > 18 {
+func parseLength[T string | []byte](v T) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 {
 		return 0, false
 	}
 	var n int64
