@@ -17,5 +17,13 @@
 // request context ends when the handler returns or, for a call that lasts,
 // when the client goes away.
 //
+// A Shortcut (Server.Shortcut) may answer a request the lane read before
+// any http.Request is built, from its raw header lines (Exchange); the
+// gateway and the watchdog relay ordinary calls that way.
+//
+// The lane does not call the http.Server's BaseContext, ConnContext or
+// ConnState hooks and ignores SetKeepAlivesEnabled; a server that relies
+// on them must not be wrapped (gofaas and fwatchdog do not).
+//
 // It is a leaf: it imports the standard library only.
 package lane
