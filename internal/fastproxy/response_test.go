@@ -120,3 +120,57 @@ func FuzzParseSimple(f *testing.F) {
 		}
 	})
 }
+
+// keepAll are RelayHooks that keep every line and add none.
+type keepAll struct{}
+
+func (keepAll) Field(_, _ []byte) (bool, bool)                   { return true, true }
+func (keepAll) AppendHeader(b []byte, _ int) ([]byte, bool)      { return b, true }
+func (keepAll) Writer(w http.ResponseWriter) http.ResponseWriter { return w }
+func (keepAll) ModifyResponse(*http.Response) error              { return nil }
+
+// FuzzPlainHead checks that whatever response head the relay copies as
+// bytes, http.ReadResponse reads alike, both as the upstream sent it and
+// as the relay writes it on: status, headers (the relay may only add
+// Date), Content-Length; and that it consumes exactly the head.
+func FuzzPlainHead(f *testing.F) {
+	f.Add("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello")
+	f.Add("HTTP/1.1 201 Created\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\nDate: x\r\nContent-Length: 2\r\n\r\nhi")
+	f.Add("HTTP/1.1 299 \r\nX: \t\r\nContent-Length: 002\r\n\r\n")
+	f.Add("HTTP/1.1 500 Oops\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx")
+	f.Fuzz(func(t *testing.T, answer string) {
+		uc := &conn{br: bufio.NewReaderSize(strings.NewReader(answer), 16<<10)}
+		if _, err := uc.br.Peek(1); err != nil {
+			return
+		}
+		var p Pool
+		status, n, ok := p.plainHead(uc, keepAll{})
+		if !ok {
+			if uc.br.Buffered() != len(answer) && len(answer) <= 16<<10 {
+				t.Fatalf("%q: refused, yet consumed bytes", answer)
+			}
+			return
+		}
+		in, err := http.ReadResponse(bufio.NewReader(strings.NewReader(answer)), nil)
+		if err != nil {
+			t.Fatalf("plainHead took %q, http.ReadResponse failed: %v", answer, err)
+		}
+		if in.StatusCode != status || in.ContentLength != n {
+			t.Fatalf("%q: plainHead %d/%d, http.ReadResponse %d/%d", answer, status, n, in.StatusCode, in.ContentLength)
+		}
+		rest, _ := io.ReadAll(uc.br)
+		if string(rest) != answer[len(answer)-len(rest):] || !strings.HasSuffix(answer[:len(answer)-len(rest)], "\r\n\r\n") {
+			t.Fatalf("%q: plainHead left %q", answer, rest)
+		}
+		out, err := http.ReadResponse(bufio.NewReader(strings.NewReader(string(uc.head)+"\r\n")), nil)
+		if err != nil {
+			t.Fatalf("%q: the relayed head %q does not parse: %v", answer, uc.head, err)
+		}
+		if _, had := in.Header["Date"]; !had {
+			out.Header.Del("Date")
+		}
+		if out.StatusCode != in.StatusCode || out.ContentLength != in.ContentLength || !reflect.DeepEqual(out.Header, in.Header) {
+			t.Fatalf("%q: relayed as %q:\n%+v\nwant %+v", answer, uc.head, out.Header, in.Header)
+		}
+	})
+}
