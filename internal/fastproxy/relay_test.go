@@ -2,11 +2,9 @@ package fastproxy
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gofaas/gofaas/internal/lane"
+	"github.com/gofaas/gofaas/internal/lane/lanetest"
 )
 
 // These tests hold Pool.Relay (through a lane Shortcut) to its promise: a
@@ -27,23 +26,13 @@ import (
 // lane Handler), header order and Date aside.
 
 // ioWait bounds every wait; no test asserts a duration.
-const ioWait = 5 * time.Second
-
-var quietLog = log.New(io.Discard, "", 0)
-
-// seen is what the upstream received.
-type seen struct {
-	Method, URI, Host string
-	Header            http.Header
-	Body              string
-}
+const ioWait = lanetest.Wait
 
 // rawUpstream is a keep-alive HTTP/1.1 upstream that answers with raw
 // bytes chosen by path, so it can send what net/http would not.
 type rawUpstream struct {
+	lanetest.Recorder
 	ln       net.Listener
-	mu       sync.Mutex
-	got      []seen
 	conns    atomic.Int64
 	slowGot  chan struct{} // a /slow request arrived
 	release  chan struct{} // /slow may answer
@@ -119,12 +108,6 @@ func newRawUpstream(t *testing.T) *rawUpstream {
 
 func (u *rawUpstream) addr() string { return u.ln.Addr().String() }
 
-func (u *rawUpstream) received() []seen {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]seen(nil), u.got...)
-}
-
 func (u *rawUpstream) serve(c net.Conn) {
 	defer c.Close()
 	br := bufio.NewReader(c)
@@ -133,9 +116,7 @@ func (u *rawUpstream) serve(c net.Conn) {
 		if err != nil {
 			return
 		}
-		u.mu.Lock()
-		u.got = append(u.got, req)
-		u.mu.Unlock()
+		u.Record(req)
 		path, _, _ := strings.Cut(req.URI, "?")
 		if canned, ok := cannedResponses[path]; ok {
 			if _, err := io.WriteString(c, canned); err != nil {
@@ -195,31 +176,31 @@ func (u *rawUpstream) serve(c net.Conn) {
 
 // readRawRequest reads a request as sent: unlike http.ReadRequest, it
 // leaves the header as it came (no Pragma to Cache-Control).
-func readRawRequest(br *bufio.Reader) (seen, error) {
+func readRawRequest(br *bufio.Reader) (lanetest.Seen, error) {
 	tp := textproto.NewReader(br)
 	line, err := tp.ReadLine()
 	if err != nil {
-		return seen{}, err
+		return lanetest.Seen{}, err
 	}
 	parts := strings.Split(line, " ")
 	if len(parts) != 3 || parts[2] != "HTTP/1.1" {
-		return seen{}, fmt.Errorf("bad request line %q", line)
+		return lanetest.Seen{}, fmt.Errorf("bad request line %q", line)
 	}
 	mh, err := tp.ReadMIMEHeader()
 	if err != nil {
-		return seen{}, err
+		return lanetest.Seen{}, err
 	}
 	h := http.Header(mh)
-	req := seen{Method: parts[0], URI: parts[1], Host: h.Get("Host"), Header: h}
+	req := lanetest.Seen{Method: parts[0], URI: parts[1], Host: h.Get("Host"), Header: h}
 	h.Del("Host")
 	if cl := h.Get("Content-Length"); cl != "" {
 		n, err := strconv.Atoi(cl)
 		if err != nil {
-			return seen{}, err
+			return lanetest.Seen{}, err
 		}
 		body := make([]byte, n)
 		if _, err := io.ReadFull(br, body); err != nil {
-			return seen{}, err
+			return lanetest.Seen{}, err
 		}
 		req.Body = string(body)
 	}
@@ -252,20 +233,11 @@ func newDiffEnv(t *testing.T, dial DialFunc, up *rawUpstream) *diffEnv {
 	return e
 }
 
+// startLane is lanetest.Start with room for bodies past MaxBody, so that
+// Relayable, not the lane, turns them down.
 func startLane(t *testing.T, h http.Handler, shortcut func(*lane.Exchange) bool) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &lane.Server{HTTP: &http.Server{Handler: h, ErrorLog: quietLog}, Shortcut: shortcut, MaxBody: 2 * MaxBody}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Serve(ln) }()
-	t.Cleanup(func() {
-		_ = s.Close()
-		<-done
-	})
-	return ln.Addr().String()
+	return lanetest.Serve(t, &lane.Server{HTTP: &http.Server{Handler: h}, Shortcut: shortcut, MaxBody: 2 * MaxBody})
 }
 
 // deadlineOf reads the test's X-Test-Deadline request header.
@@ -391,96 +363,6 @@ func (e *diffEnv) lastOutcomes() (relay, do outcome, ok bool) {
 	return e.relayOut[len(e.relayOut)-1], e.doOut[len(e.doOut)-1], true
 }
 
-// recConn records what is read from the connection.
-type recConn struct {
-	net.Conn
-	got bytes.Buffer
-}
-
-func (r *recConn) Read(p []byte) (int, error) {
-	n, err := r.Conn.Read(p)
-	r.got.Write(p[:n])
-	return n, err
-}
-
-// client is one raw client connection.
-type client struct {
-	rc *recConn
-	br *bufio.Reader
-}
-
-func dialClient(t *testing.T, addr string) *client {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, ioWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	_ = c.SetDeadline(time.Now().Add(2 * ioWait))
-	rc := &recConn{Conn: c}
-	return &client{rc: rc, br: bufio.NewReader(rc)}
-}
-
-// roundTrip sends raw and returns the response, normalized: the status
-// line, the header lines sorted with Date's value masked (and those of
-// mask), then the body (decoded when chunked), then how reading it ended.
-func (c *client) roundTrip(t *testing.T, raw string, mask ...string) string {
-	t.Helper()
-	if _, err := io.WriteString(c.rc, raw); err != nil {
-		t.Fatal(err)
-	}
-	method, _, _ := strings.Cut(raw, " ")
-	return c.read(method, mask...)
-}
-
-func (c *client) read(method string, mask ...string) string {
-	start := c.rc.got.Len() - c.br.Buffered()
-	resp, err := http.ReadResponse(c.br, &http.Request{Method: method})
-	if err != nil {
-		return "no response: " + errText(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	end := c.rc.got.Len() - c.br.Buffered()
-	raw := c.rc.got.Bytes()[start:end]
-	return normalize(raw, resp, body, err, mask...)
-}
-
-func errText(err error) string {
-	switch {
-	case err == nil:
-		return "complete"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "cut short"
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "timeout"
-	}
-	return "error " + err.Error()
-}
-
-func normalize(raw []byte, resp *http.Response, body []byte, err error, mask ...string) string {
-	head, rawBody, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
-	lines := strings.Split(string(head), "\r\n")
-	fields := lines[1:]
-	for i, l := range fields {
-		k, _, _ := strings.Cut(l, ":")
-		for _, m := range append([]string{"Date"}, mask...) {
-			if strings.EqualFold(k, m) {
-				fields[i] = k + ": <masked>"
-			}
-		}
-	}
-	sort.Strings(fields)
-	b := lines[0] + "\r\n" + strings.Join(fields, "\r\n") + "\r\n\r\n"
-	if len(resp.TransferEncoding) > 0 {
-		b += "<chunked>" + string(body)
-	} else {
-		b += string(rawBody)
-	}
-	return b + "\n<" + errText(err) + ">"
-}
-
 func get(path string, extra ...string) string {
 	return "GET " + path + " HTTP/1.1\r\nHost: client.example\r\n" + strings.Join(extra, "") + "\r\n"
 }
@@ -496,20 +378,20 @@ func (e *diffEnv) compare(t *testing.T, raw string) (relay string) {
 	t.Helper()
 	before := 0
 	if e.up != nil {
-		before = len(e.up.received())
+		before = len(e.up.Received())
 	}
-	relay = dialClient(t, e.relayAddr).roundTrip(t, raw)
-	var upRelay []seen
+	relay = lanetest.Dial(t, e.relayAddr).RoundTrip(t, raw).Norm
+	var upRelay []lanetest.Seen
 	if e.up != nil {
-		upRelay = e.up.received()[before:]
-		before = len(e.up.received())
+		upRelay = e.up.Received()[before:]
+		before = len(e.up.Received())
 	}
-	do := dialClient(t, e.doAddr).roundTrip(t, raw)
+	do := lanetest.Dial(t, e.doAddr).RoundTrip(t, raw).Norm
 	if relay != do {
 		t.Errorf("responses differ\nrelay: %q\n   do: %q", relay, do)
 	}
 	if e.up != nil {
-		upDo := e.up.received()[before:]
+		upDo := e.up.Received()[before:]
 		if !reflect.DeepEqual(upRelay, upDo) {
 			t.Errorf("upstream saw different requests\nrelay: %+v\n   do: %+v", upRelay, upDo)
 		}
@@ -561,10 +443,10 @@ func TestRelayMatchesDo(t *testing.T) {
 	t.Run("keep-alive", func(t *testing.T) {
 		// Several exchanges on one client connection, and so on pooled
 		// upstream connections.
-		rc, dc := dialClient(t, e.relayAddr), dialClient(t, e.doAddr)
+		rc, dc := lanetest.Dial(t, e.relayAddr), lanetest.Dial(t, e.doAddr)
 		for _, raw := range []string{get("/plain"), post("/created", "x"), get("/chunked"), get("/nocontent"),
 			get("/early"), get("/large"), get("/notype"), get("/conn-close"), get("/plain")} {
-			if r, d := rc.roundTrip(t, raw), dc.roundTrip(t, raw); r != d {
+			if r, d := rc.RoundTrip(t, raw).Norm, dc.RoundTrip(t, raw).Norm; r != d {
 				t.Errorf("%q: responses differ\nrelay: %q\n   do: %q", raw, r, d)
 			}
 		}
@@ -573,12 +455,12 @@ func TestRelayMatchesDo(t *testing.T) {
 		raw := get("/plain") + post("/created", "x") + get("/chunked") + get("/notype") + get("/plain", "Connection: close\r\n")
 		var got [2][]string
 		for i, addr := range []string{e.relayAddr, e.doAddr} {
-			c := dialClient(t, addr)
-			if _, err := io.WriteString(c.rc, raw); err != nil {
+			c := lanetest.Dial(t, addr)
+			if _, err := io.WriteString(c.Conn(), raw); err != nil {
 				t.Fatal(err)
 			}
 			for range 5 {
-				got[i] = append(got[i], c.read("GET"))
+				got[i] = append(got[i], c.Read("GET").Norm)
 			}
 		}
 		if !reflect.DeepEqual(got[0], got[1]) {
@@ -609,8 +491,8 @@ func TestRelayUpstreamFailures(t *testing.T) {
 			// handler path holds up to 2 KiB in the lane): both must be cut
 			// short, with the same head when the client got one, and
 			// neither may look complete.
-			relay := dialClient(t, e.relayAddr).roundTrip(t, get(p))
-			do := dialClient(t, e.doAddr).roundTrip(t, get(p))
+			relay := lanetest.Dial(t, e.relayAddr).RoundTrip(t, get(p)).Norm
+			do := lanetest.Dial(t, e.doAddr).RoundTrip(t, get(p)).Norm
 			for _, got := range []string{relay, do} {
 				if !strings.HasSuffix(got, "<cut short>") && !strings.HasPrefix(got, "no response") {
 					t.Errorf("response %q looks complete", got)
@@ -665,12 +547,12 @@ func TestRelayRetry(t *testing.T) {
 			var got [2]string
 			var conns [2]int64
 			for i, addr := range []string{e.relayAddr, e.doAddr} {
-				c := dialClient(t, addr)
-				if r := c.roundTrip(t, get("/close-after")); !strings.HasPrefix(r, "HTTP/1.1 200") {
+				c := lanetest.Dial(t, addr)
+				if r := c.RoundTrip(t, get("/close-after")).Norm; !strings.HasPrefix(r, "HTTP/1.1 200") {
 					t.Fatalf("first call: %q", r)
 				}
 				n := up.conns.Load()
-				got[i] = c.roundTrip(t, tc.raw)
+				got[i] = c.RoundTrip(t, tc.raw).Norm
 				conns[i] = up.conns.Load() - n
 			}
 			if got[0] != got[1] {
@@ -695,8 +577,8 @@ func TestRelayClientGone(t *testing.T) {
 	e := newDiffEnv(t, tcpDial(up.addr()), up)
 	for i, addr := range []string{e.relayAddr, e.doAddr} {
 		side := [...]string{"relay", "do"}[i]
-		c := dialClient(t, addr)
-		if _, err := io.WriteString(c.rc, get("/slow")); err != nil {
+		c := lanetest.Dial(t, addr)
+		if _, err := io.WriteString(c.Conn(), get("/slow")); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -705,7 +587,7 @@ func TestRelayClientGone(t *testing.T) {
 			t.Fatalf("%s: the upstream got no request", side)
 		}
 		n := e.outcomes(side)
-		_ = c.rc.Close()
+		_ = c.Conn().Close()
 		// The proxy must give up while the upstream still holds its answer.
 		waitUntil(t, side+": the exchange did not end when the client left", func() bool { return e.outcomes(side) > n })
 		pool := [...]*Pool{e.relayPool, e.doPool}[i]
@@ -713,7 +595,7 @@ func TestRelayClientGone(t *testing.T) {
 			t.Errorf("%s: the pool kept the aborted connection", side)
 		}
 		up.release <- struct{}{} // the late answer goes to a closed connection
-		if got := dialClient(t, addr).roundTrip(t, get("/plain")); !strings.Contains(got, "\r\n\r\nhello") {
+		if got := lanetest.Dial(t, addr).RoundTrip(t, get("/plain")).Norm; !strings.Contains(got, "\r\n\r\nhello") {
 			t.Errorf("%s: next call got %q", side, got)
 		}
 	}
@@ -730,12 +612,12 @@ func TestRelayClientGoneFirst(t *testing.T) {
 	up := newRawUpstream(t)
 	e := newDiffEnv(t, tcpDial(up.addr()), up)
 	e.waitGone.Store(true)
-	c := dialClient(t, e.relayAddr)
-	if _, err := io.WriteString(c.rc, get("/hang", "X-Test-Deadline: 4s\r\n")); err != nil {
+	c := lanetest.Dial(t, e.relayAddr)
+	if _, err := io.WriteString(c.Conn(), get("/hang", "X-Test-Deadline: 4s\r\n")); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the Shortcut got no request", func() bool { return e.relayTaken.Load() == 1 })
-	_ = c.rc.Close()
+	_ = c.Conn().Close()
 	waitUntil(t, "the exchange did not end", func() bool { return e.outcomes("relay") == 1 })
 	ro, _, _ := e.lastOutcomesRelay()
 	if ro.ok || !ro.before || ro.timeout {
@@ -779,11 +661,11 @@ func TestRelayStreams(t *testing.T) {
 	e := newDiffEnv(t, tcpDial(up.addr()), up)
 	var got [2]string
 	for i, addr := range []string{e.relayAddr, e.doAddr} {
-		c := dialClient(t, addr)
-		if _, err := io.WriteString(c.rc, get("/stream")); err != nil {
+		c := lanetest.Dial(t, addr)
+		if _, err := io.WriteString(c.Conn(), get("/stream")); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.ReadResponse(c.br, nil)
+		resp, err := http.ReadResponse(c.Reader(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -831,14 +713,10 @@ func TestRelayable(t *testing.T) {
 		{post("/i", strings.Repeat("x", MaxBody+1)), "POST /i", true, false},
 	}
 	for _, tc := range tests {
-		c, err := net.DialTimeout("tcp", addr, ioWait)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = c.SetDeadline(time.Now().Add(ioWait))
-		_, _ = io.WriteString(c, tc.raw)
-		_, _ = http.ReadResponse(bufio.NewReader(c), nil)
-		_ = c.Close()
+		c := lanetest.Dial(t, addr)
+		_, _ = io.WriteString(c.Conn(), tc.raw)
+		_, _ = http.ReadResponse(c.Reader(), nil)
+		_ = c.Conn().Close()
 		mu.Lock()
 		got, offered := verdicts[tc.key]
 		mu.Unlock()

@@ -1,25 +1,19 @@
 package gateway
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/url"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gofaas/gofaas/internal/lane"
+	"github.com/gofaas/gofaas/internal/lane/lanetest"
 	"github.com/gofaas/gofaas/internal/metrics"
 	"github.com/gofaas/gofaas/internal/provider/memory"
 	"github.com/gofaas/gofaas/pkg/api"
@@ -30,69 +24,35 @@ import (
 // served-by and duration headers, upstream request, metrics), or is
 // declined.
 
-const relayWait = 5 * time.Second // bounds every wait; never asserted
-
-// relayed is what the function received.
-type relayed struct {
-	Method, URI, Host string
-	Header            http.Header
-	Body              string
-}
-
-type relayFunction struct {
-	url string
-	mu  sync.Mutex
-	got []relayed
-}
-
-func newRelayFunction(t *testing.T) *relayFunction {
+// newRelayFunction starts the "echo" function: it answers with the
+// request's method, target and body, in ways chosen by path.
+func newRelayFunction(t *testing.T) *lanetest.Upstream {
 	t.Helper()
-	f := &relayFunction{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(f.serve), ErrorLog: log.New(io.Discard, "", 0)}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	f.url = "http://" + ln.Addr().String()
-	return f
-}
-
-func (f *relayFunction) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	f.mu.Lock()
-	f.got = append(f.got, relayed{r.Method, r.RequestURI, r.Host, r.Header.Clone(), string(body)})
-	f.mu.Unlock()
-	h := w.Header()
-	h.Set("Content-Type", "text/plain")
-	switch r.URL.Path {
-	case "/dur":
-		h.Set(api.HeaderDuration, "0.5")
-	case "/emptydur":
-		h[api.HeaderDuration] = []string{""}
-	case "/imposter": // the gateway's headers win
-		h.Set(api.HeaderCallID, "from-function")
-		h.Set(api.HeaderStartTime, "1")
-		h.Set(api.HeaderServedBy, "function")
-	case "/notype":
-		h["Content-Type"] = nil
-	case "/stream":
-		h.Set("Content-Type", "text/event-stream")
-	case "/slow":
-		select {
-		case <-r.Context().Done():
-		case <-time.After(relayWait):
+	return lanetest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		h := w.Header()
+		h.Set("Content-Type", "text/plain")
+		switch r.URL.Path {
+		case "/dur":
+			h.Set(api.HeaderDuration, "0.5")
+		case "/emptydur":
+			h[api.HeaderDuration] = []string{""}
+		case "/imposter": // the gateway's headers win
+			h.Set(api.HeaderCallID, "from-function")
+			h.Set(api.HeaderStartTime, "1")
+			h.Set(api.HeaderServedBy, "function")
+		case "/notype":
+			h["Content-Type"] = nil
+		case "/stream":
+			h.Set("Content-Type", "text/event-stream")
+		case "/slow":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(lanetest.Wait):
+			}
+			return
 		}
-		return
-	}
-	_, _ = fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.RequestURI(), body)
-}
-
-func (f *relayFunction) received() []relayed {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]relayed(nil), f.got...)
+		_, _ = fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.RequestURI(), body)
+	})
 }
 
 // relayGateway is a gateway with an "echo" function, served on a lane.
@@ -103,9 +63,9 @@ type relayGateway struct {
 	taken atomic.Int64 // calls Relay answered
 }
 
-func newRelayGateway(t *testing.T, fn *relayFunction, relay bool) *relayGateway {
+func newRelayGateway(t *testing.T, fn *lanetest.Upstream, relay bool) *relayGateway {
 	t.Helper()
-	u, err := url.Parse(fn.url)
+	u, err := url.Parse(fn.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,66 +88,17 @@ func newRelayGateway(t *testing.T, fn *relayFunction, relay bool) *relayGateway 
 			return false
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &lane.Server{HTTP: &http.Server{Handler: g, ErrorLog: log.New(io.Discard, "", 0)}, Shortcut: shortcut}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Serve(ln) }()
-	t.Cleanup(func() { _ = s.Close(); <-done })
-	rg.addr = ln.Addr().String()
+	rg.addr = lanetest.Start(t, g, shortcut)
 	return rg
-}
-
-// answer is one response as the client read it.
-type answer struct {
-	norm   string // status, sorted header lines (volatile values masked), body
-	header http.Header
 }
 
 // volatile are the headers whose values differ from call to call; they
 // are checked apart.
 var volatile = []string{"Date", api.HeaderCallID, api.HeaderStartTime, api.HeaderDuration}
 
-func ask(t *testing.T, addr, raw string) answer {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, relayWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * relayWait))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	var got bytes.Buffer
-	br := bufio.NewReader(io.TeeReader(c, &got))
-	method, _, _ := strings.Cut(raw, " ")
-	resp, err := http.ReadResponse(br, &http.Request{Method: method})
-	if err != nil {
-		return answer{norm: "no response: " + err.Error()}
-	}
-	body, err := io.ReadAll(resp.Body)
-	head, _, _ := bytes.Cut(got.Bytes(), []byte("\r\n\r\n"))
-	lines := strings.Split(string(head), "\r\n")
-	fields := lines[1:]
-	for i, l := range fields {
-		k, _, _ := strings.Cut(l, ":")
-		for _, v := range volatile {
-			if k == v {
-				fields[i] = k + ": <masked>"
-			}
-		}
-	}
-	sort.Strings(fields)
-	return answer{norm: fmt.Sprintf("%s\r\n%s\r\n\r\n%s\n<err %v>", lines[0], strings.Join(fields, "\r\n"), body, err),
-		header: resp.Header}
-}
-
 // maskSeen blanks what differs between two calls in what the function saw.
-func maskSeen(rs []relayed, generatedID bool) []relayed {
-	out := make([]relayed, len(rs))
+func maskSeen(rs []lanetest.Seen, generatedID bool) []lanetest.Seen {
+	out := make([]lanetest.Seen, len(rs))
 	for i, r := range rs {
 		r.Header = r.Header.Clone()
 		r.Header[api.HeaderStartTime] = []string{"<masked>"}
@@ -233,27 +144,34 @@ func TestGatewayRelayMatchesServeHTTP(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n0 := len(fn.received())
+			n0 := len(fn.Received())
 			taken0 := viaRelay.taken.Load()
-			a := ask(t, viaRelay.addr, tc.raw)
-			n1 := len(fn.received())
-			b := ask(t, viaHandler.addr, tc.raw)
-			seen := fn.received()
-			if a.norm != b.norm {
-				t.Errorf("answers differ\nrelay: %q\n  srv: %q", a.norm, b.norm)
+			a := lanetest.Ask(t, viaRelay.addr, tc.raw, volatile...)
+			n1 := len(fn.Received())
+			b := lanetest.Ask(t, viaHandler.addr, tc.raw, volatile...)
+			seen := fn.Received()
+			if a.Norm != b.Norm {
+				t.Errorf("answers differ\nrelay: %q\n  srv: %q", a.Norm, b.Norm)
 			}
 			sa, sb := maskSeen(seen[n0:n1], tc.clientID == nil), maskSeen(seen[n1:], tc.clientID == nil)
 			if !reflect.DeepEqual(sa, sb) {
 				t.Errorf("the function saw different requests\nrelay: %+v\n  srv: %+v", sa, sb)
 			}
-			for i, ans := range []answer{a, b} {
+			for i, ans := range []lanetest.Answer{a, b} {
 				if tc.duration == "-" {
 					break
 				}
 				side := [...]string{"relay", "handler"}[i]
-				checkGatewayHeaders(t, side, ans.header, seen[[...]int{n0, n1}[i]:][:len(sa)], tc.clientID, tc.duration)
+				checkGatewayHeaders(t, side, ans.Header, seen[[...]int{n0, n1}[i]:][:len(sa)], tc.clientID, tc.duration)
 			}
-			if taken := viaRelay.taken.Load() > taken0; taken != tc.relayed {
+			// Relay returns after the client may have its whole answer (a
+			// Content-Length body is complete before the lane's final flush).
+			taken := viaRelay.taken.Load() > taken0
+			for deadline := time.Now().Add(lanetest.Wait); tc.relayed && !taken && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+				taken = viaRelay.taken.Load() > taken0
+			}
+			if taken != tc.relayed {
 				t.Errorf("relayed %v, want %v", taken, tc.relayed)
 			}
 		})
@@ -272,7 +190,7 @@ func TestGatewayRelayMatchesServeHTTP(t *testing.T) {
 
 // checkGatewayHeaders checks the values masked in the comparison: the call
 // id the client and function see, the start time, the duration.
-func checkGatewayHeaders(t *testing.T, side string, h http.Header, seen []relayed, clientID []string, duration string) {
+func checkGatewayHeaders(t *testing.T, side string, h http.Header, seen []lanetest.Seen, clientID []string, duration string) {
 	t.Helper()
 	if h == nil {
 		return

@@ -1,23 +1,20 @@
 package proxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"reflect"
-	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gofaas/gofaas/internal/lane"
+	"github.com/gofaas/gofaas/internal/lane/lanetest"
 	"github.com/gofaas/gofaas/internal/provider"
 )
 
@@ -25,47 +22,21 @@ import (
 // answer, upstream request, Observer calls and errors as ServeHTTP (a lane
 // Handler), header order and Date aside; or a decline, having done nothing.
 
-const relayWait = 5 * time.Second // bounds every wait; never asserted
-
-// upSeen is what the upstream received.
-type upSeen struct {
-	Method, URI, Host string
-	Header            http.Header
-	Body              string
-}
-
+// relayUpstream is the functions' upstream; /sse and /ndjson finish on
+// streamGo.
 type relayUpstream struct {
-	URL      string
-	mu       sync.Mutex
-	got      []upSeen
+	*lanetest.Upstream
 	streamGo chan struct{}
 }
 
 func newRelayUpstream(t *testing.T) *relayUpstream {
 	t.Helper()
 	u := &relayUpstream{streamGo: make(chan struct{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(u.serve), ErrorLog: log.New(io.Discard, "", 0)}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	u.URL = "http://" + ln.Addr().String()
+	u.Upstream = lanetest.NewUpstream(t, u.serve)
 	return u
 }
 
-func (u *relayUpstream) received() []upSeen {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]upSeen(nil), u.got...)
-}
-
-func (u *relayUpstream) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	u.mu.Lock()
-	u.got = append(u.got, upSeen{r.Method, r.RequestURI, r.Host, r.Header.Clone(), string(body)})
-	u.mu.Unlock()
+func (u *relayUpstream) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	h := w.Header()
 	path := r.URL.Path
 	path = strings.TrimPrefix(path, "/base")
@@ -132,7 +103,7 @@ func (u *relayUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	case "/slow":
 		select {
 		case <-r.Context().Done():
-		case <-time.After(relayWait):
+		case <-time.After(lanetest.Wait):
 		}
 	default:
 		h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -200,88 +171,15 @@ func newRelayEnv(t *testing.T, timeout time.Duration) *relayEnv {
 	e := &relayEnv{up: up, relayObs: &recordingObserver{}, srvObs: &recordingObserver{}, relayRes: resolver(), srvRes: resolver()}
 	pr := New(e.relayRes, Config{Timeout: timeout, Observer: e.relayObs})
 	ps := New(e.srvRes, Config{Timeout: timeout, Observer: e.srvObs})
-	e.relayAddr = startRelayLane(t, pr, func(ex *lane.Exchange) bool {
+	e.relayAddr = lanetest.Start(t, pr, func(ex *lane.Exchange) bool {
 		if pr.Relay(ex, time.Now(), nopDecoration{}) {
 			e.taken.Add(1)
 			return true
 		}
 		return false
 	})
-	e.srvAddr = startRelayLane(t, ps, nil)
+	e.srvAddr = lanetest.Start(t, ps, nil)
 	return e
-}
-
-func startRelayLane(t *testing.T, h http.Handler, shortcut func(*lane.Exchange) bool) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &lane.Server{HTTP: &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}, Shortcut: shortcut}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Serve(ln) }()
-	t.Cleanup(func() { _ = s.Close(); <-done })
-	return ln.Addr().String()
-}
-
-// rawClient is one client connection that records what it reads.
-type rawClient struct {
-	c   net.Conn
-	got bytes.Buffer
-	br  *bufio.Reader
-}
-
-func (rc *rawClient) Read(p []byte) (int, error) {
-	n, err := rc.c.Read(p)
-	rc.got.Write(p[:n])
-	return n, err
-}
-
-func dialRaw(t *testing.T, addr string) *rawClient {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, relayWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	_ = c.SetDeadline(time.Now().Add(2 * relayWait))
-	rc := &rawClient{c: c}
-	rc.br = bufio.NewReader(rc)
-	return rc
-}
-
-// roundTrip sends raw and returns the answer normalized: status line,
-// sorted header lines with Date masked, body (decoded when chunked), and
-// how it ended.
-func (rc *rawClient) roundTrip(t *testing.T, raw string) string {
-	t.Helper()
-	if _, err := io.WriteString(rc.c, raw); err != nil {
-		t.Fatal(err)
-	}
-	method, _, _ := strings.Cut(raw, " ")
-	start := rc.got.Len() - rc.br.Buffered()
-	resp, err := http.ReadResponse(rc.br, &http.Request{Method: method})
-	if err != nil {
-		return "no response: " + err.Error()
-	}
-	body, err := io.ReadAll(resp.Body)
-	end := rc.got.Len() - rc.br.Buffered()
-	head, rawBody, _ := bytes.Cut(rc.got.Bytes()[start:end], []byte("\r\n\r\n"))
-	lines := strings.Split(string(head), "\r\n")
-	fields := lines[1:]
-	for i, l := range fields {
-		if k, _, _ := strings.Cut(l, ":"); k == "Date" {
-			fields[i] = "Date: <masked>"
-		}
-	}
-	sort.Strings(fields)
-	out := lines[0] + "\r\n" + strings.Join(fields, "\r\n") + "\r\n\r\n"
-	if len(resp.TransferEncoding) > 0 {
-		out += "<chunked>" + string(body)
-	} else {
-		out += string(rawBody)
-	}
-	return fmt.Sprintf("%s\n<err %v>", out, err)
 }
 
 func (o *recordingObserver) calls() (started, finished []string) {
@@ -294,11 +192,11 @@ func (o *recordingObserver) calls() (started, finished []string) {
 // requests and the Observer calls; it reports whether Relay took it.
 func (e *relayEnv) compare(t *testing.T, raw string) (answer string, relayed bool) {
 	t.Helper()
-	n0, taken0 := len(e.up.received()), e.taken.Load()
-	relay := dialRaw(t, e.relayAddr).roundTrip(t, raw)
-	n1 := len(e.up.received())
-	srv := dialRaw(t, e.srvAddr).roundTrip(t, raw)
-	got := e.up.received()
+	n0, taken0 := len(e.up.Received()), e.taken.Load()
+	relay := lanetest.Dial(t, e.relayAddr).RoundTrip(t, raw).Norm
+	n1 := len(e.up.Received())
+	srv := lanetest.Dial(t, e.srvAddr).RoundTrip(t, raw).Norm
+	got := e.up.Received()
 	if relay != srv {
 		t.Errorf("%q: answers differ\nrelay: %q\n  srv: %q", raw, relay, srv)
 	}
@@ -307,7 +205,7 @@ func (e *relayEnv) compare(t *testing.T, raw string) (answer string, relayed boo
 	}
 	// Finished runs as the answer ends: wait for both to have it.
 	var rs, rf, ss, sf []string
-	for end := time.Now().Add(relayWait); ; time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(lanetest.Wait); ; time.Sleep(time.Millisecond) {
 		rs, rf = e.relayObs.calls()
 		ss, sf = e.srvObs.calls()
 		if len(rf) == len(sf) && len(rs) == len(ss) || time.Now().After(end) {
@@ -413,11 +311,11 @@ func TestRelayMatchesServeHTTP(t *testing.T) {
 		})
 	}
 	t.Run("keep-alive", func(t *testing.T) {
-		rc, sc := dialRaw(t, e.relayAddr), dialRaw(t, e.srvAddr)
+		rc, sc := lanetest.Dial(t, e.relayAddr), lanetest.Dial(t, e.srvAddr)
 		for _, raw := range []string{relayGet("/function/fn/a"), relayGet("/function/fn/notype"),
 			relayGet("/function/missing"), relayGet("/function/fn/status?code=204"), relayGet("/function/fn/large"),
 			relayPost("/function/fn/b", "x")} {
-			if r, s := rc.roundTrip(t, raw), sc.roundTrip(t, raw); r != s {
+			if r, s := rc.RoundTrip(t, raw).Norm, sc.RoundTrip(t, raw).Norm; r != s {
 				t.Errorf("%q: answers differ\nrelay: %q\n  srv: %q", raw, r, s)
 			}
 		}
@@ -447,20 +345,20 @@ func TestRelayClientGone(t *testing.T) {
 	t.Parallel()
 	e := newRelayEnv(t, 0)
 	for _, addr := range []string{e.relayAddr, e.srvAddr} {
-		n := len(e.up.received())
-		rc := dialRaw(t, addr)
-		if _, err := io.WriteString(rc.c, relayGet("/function/fn/slow")); err != nil {
+		n := len(e.up.Received())
+		rc := lanetest.Dial(t, addr)
+		if _, err := io.WriteString(rc.Conn(), relayGet("/function/fn/slow")); err != nil {
 			t.Fatal(err)
 		}
-		for end := time.Now().Add(relayWait); len(e.up.received()) == n; time.Sleep(time.Millisecond) {
+		for end := time.Now().Add(lanetest.Wait); len(e.up.Received()) == n; time.Sleep(time.Millisecond) {
 			if time.Now().After(end) {
 				t.Fatal("the function got no call")
 			}
 		}
-		_ = rc.c.Close()
+		_ = rc.Conn().Close()
 	}
 	var rf, sf []string
-	for end := time.Now().Add(relayWait); len(rf) == 0 || len(sf) == 0; time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(lanetest.Wait); len(rf) == 0 || len(sf) == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatal("the calls did not end when their clients left")
 		}
@@ -483,11 +381,11 @@ func TestRelayStreams(t *testing.T) {
 	for _, path := range []string{"/sse", "/ndjson"} {
 		var got [2]string
 		for i, addr := range []string{e.relayAddr, e.srvAddr} {
-			rc := dialRaw(t, addr)
-			if _, err := io.WriteString(rc.c, relayGet("/function/fn"+path)); err != nil {
+			rc := lanetest.Dial(t, addr)
+			if _, err := io.WriteString(rc.Conn(), relayGet("/function/fn"+path)); err != nil {
 				t.Fatal(err)
 			}
-			resp, err := http.ReadResponse(rc.br, nil)
+			resp, err := http.ReadResponse(rc.Reader(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

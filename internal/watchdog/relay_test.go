@@ -1,23 +1,19 @@
 package watchdog
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gofaas/gofaas/internal/lane"
+	"github.com/gofaas/gofaas/internal/lane/lanetest"
 	"github.com/gofaas/gofaas/pkg/api"
 )
 
@@ -26,47 +22,20 @@ import (
 // handler chain (Handler()) gives them, header order and time values
 // aside; or it declines.
 
-const relayWait = 5 * time.Second // bounds every wait; never asserted
-
-// fnSeen is what the function received.
-type fnSeen struct {
-	Method, URI, Host string
-	Header            http.Header
-	Body              string
-}
-
+// relayFn is the function's upstream; /stream finishes on streamGo.
 type relayFn struct {
-	url      string
-	mu       sync.Mutex
-	got      []fnSeen
+	*lanetest.Upstream
 	streamGo chan struct{}
 }
 
 func newRelayFn(t *testing.T) *relayFn {
 	t.Helper()
 	f := &relayFn{streamGo: make(chan struct{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(f.serve), ErrorLog: log.New(io.Discard, "", 0)}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	f.url = "http://" + ln.Addr().String()
+	f.Upstream = lanetest.NewUpstream(t, f.serve)
 	return f
 }
 
-func (f *relayFn) received() []fnSeen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]fnSeen(nil), f.got...)
-}
-
-func (f *relayFn) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	f.mu.Lock()
-	f.got = append(f.got, fnSeen{r.Method, r.RequestURI, r.Host, r.Header.Clone(), string(body)})
-	f.mu.Unlock()
+func (f *relayFn) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	h := w.Header()
 	switch strings.TrimPrefix(r.URL.Path, "/prefix") {
 	case "/notype":
@@ -96,7 +65,7 @@ func (f *relayFn) serve(w http.ResponseWriter, r *http.Request) {
 	case "/sleep":
 		select {
 		case <-r.Context().Done():
-		case <-time.After(relayWait):
+		case <-time.After(lanetest.Wait):
 		}
 	case "/hangup":
 		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -158,17 +127,10 @@ func newRelayWatchdog(t *testing.T, upstream string, relay bool, tune func(*Conf
 			return false
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(w.up.pool.CloseIdle) // after the lane's cleanup, which runs first
 	srv := w.newServer(w.Handler())
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	s := &lane.Server{HTTP: srv, Shortcut: shortcut}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Serve(ln) }()
-	t.Cleanup(func() { _ = s.Close(); <-done; w.up.pool.CloseIdle() })
-	rw.addr = ln.Addr().String()
+	srv.ErrorLog = lanetest.QuietLog
+	rw.addr = lanetest.Serve(t, &lane.Server{HTTP: srv, Shortcut: shortcut})
 	return rw
 }
 
@@ -204,69 +166,30 @@ func (rw *relayWatchdog) series(t *testing.T) map[string]float64 {
 	return out
 }
 
-// wdAnswer is one response as the client read it: normalized (status,
-// sorted header lines with Date and X-Duration-Seconds masked, body) and
-// its header.
-type wdAnswer struct {
-	norm   string
-	header http.Header
-}
-
-func wdAsk(t *testing.T, addr, raw string) wdAnswer {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, relayWait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * relayWait))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	var got bytes.Buffer
-	br := bufio.NewReader(io.TeeReader(c, &got))
-	method, _, _ := strings.Cut(raw, " ")
-	resp, err := http.ReadResponse(br, &http.Request{Method: method})
-	if err != nil {
-		return wdAnswer{norm: "no response: " + err.Error()}
-	}
-	body, err := io.ReadAll(resp.Body)
-	head, _, _ := bytes.Cut(got.Bytes(), []byte("\r\n\r\n"))
-	lines := strings.Split(string(head), "\r\n")
-	fields := lines[1:]
-	for i, l := range fields {
-		if k, _, _ := strings.Cut(l, ":"); k == "Date" || k == api.HeaderDuration {
-			fields[i] = k + ": <masked>"
-		}
-	}
-	sort.Strings(fields)
-	if len(resp.TransferEncoding) > 0 {
-		body = append([]byte("<chunked>"), body...)
-	}
-	return wdAnswer{norm: fmt.Sprintf("%s\r\n%s\r\n\r\n%s\n<err %v>", lines[0], strings.Join(fields, "\r\n"), body, err),
-		header: resp.Header}
-}
+// wdMask are the headers whose values differ from call to call, masked
+// in answers (X-Duration-Seconds is checked apart).
+var wdMask = []string{"Date", api.HeaderDuration}
 
 // wdCompare sends raw to both watchdogs and checks the answers, what the
 // function saw and the metrics; it reports whether the relay took it.
-func wdCompare(t *testing.T, fn *relayFn, viaRelay, viaHandler *relayWatchdog, raw string) (wdAnswer, bool) {
+func wdCompare(t *testing.T, fn *relayFn, viaRelay, viaHandler *relayWatchdog, raw string) (lanetest.Answer, bool) {
 	t.Helper()
-	n0, taken0 := len(fn.received()), viaRelay.taken.Load()
-	a := wdAsk(t, viaRelay.addr, raw)
-	n1 := len(fn.received())
-	b := wdAsk(t, viaHandler.addr, raw)
-	seen := fn.received()
-	if a.norm != b.norm {
-		t.Errorf("%q: answers differ\nrelay: %q\n  srv: %q", raw, a.norm, b.norm)
+	n0, taken0 := len(fn.Received()), viaRelay.taken.Load()
+	a := lanetest.Ask(t, viaRelay.addr, raw, wdMask...)
+	n1 := len(fn.Received())
+	b := lanetest.Ask(t, viaHandler.addr, raw, wdMask...)
+	seen := fn.Received()
+	if a.Norm != b.Norm {
+		t.Errorf("%q: answers differ\nrelay: %q\n  srv: %q", raw, a.Norm, b.Norm)
 	}
 	if sa, sb := seen[n0:n1], seen[n1:]; !reflect.DeepEqual(sa, sb) {
 		t.Errorf("%q: the function saw different requests\nrelay: %+v\n  srv: %+v", raw, sa, sb)
 	}
-	for i, ans := range []wdAnswer{a, b} {
-		if ans.header == nil || strings.Contains(raw, " /_/") {
+	for i, ans := range []lanetest.Answer{a, b} {
+		if ans.Header == nil || strings.Contains(raw, " /_/") {
 			continue // no answer, or the watchdog's own
 		}
-		d := ans.header.Values(api.HeaderDuration)
+		d := ans.Header.Values(api.HeaderDuration)
 		if len(d) != 1 {
 			t.Errorf("%q: side %d: X-Duration-Seconds %q, want one", raw, i, d)
 		} else if _, err := strconv.ParseFloat(d[0], 64); err != nil || d[0] == "9" {
@@ -276,7 +199,7 @@ func wdCompare(t *testing.T, fn *relayFn, viaRelay, viaHandler *relayWatchdog, r
 	// The metrics are recorded as the answer ends: wait for the in-flight
 	// gauges to settle, then compare.
 	var ma, mb map[string]float64
-	for end := time.Now().Add(relayWait); ; time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(lanetest.Wait); ; time.Sleep(time.Millisecond) {
 		ma, mb = viaRelay.series(t), viaHandler.series(t)
 		if reflect.DeepEqual(ma, mb) && ma["http_requests_in_flight{}"] == 0 || time.Now().After(end) {
 			break
@@ -298,7 +221,7 @@ func wdGet(target string, extra ...string) string {
 func TestRelayMatchesHandler(t *testing.T) {
 	t.Parallel()
 	fn := newRelayFn(t)
-	viaRelay, viaHandler := newRelayWatchdog(t, fn.url, true, nil), newRelayWatchdog(t, fn.url, false, nil)
+	viaRelay, viaHandler := newRelayWatchdog(t, fn.URL, true, nil), newRelayWatchdog(t, fn.URL, false, nil)
 	tests := []struct {
 		name    string
 		raw     string
@@ -338,8 +261,8 @@ func TestRelayMatchesHandler(t *testing.T) {
 			if relayed != tc.relayed {
 				t.Errorf("relayed %v, want %v", relayed, tc.relayed)
 			}
-			if !strings.HasPrefix(got.norm, tc.want) {
-				t.Errorf("got %q, want %s", got.norm, tc.want)
+			if !strings.HasPrefix(got.Norm, tc.want) {
+				t.Errorf("got %q, want %s", got.Norm, tc.want)
 			}
 		})
 	}
@@ -360,15 +283,12 @@ func TestRelayMatchesHandler(t *testing.T) {
 func TestRelayClientGone(t *testing.T) {
 	t.Parallel()
 	fn := newRelayFn(t)
-	viaRelay, viaHandler := newRelayWatchdog(t, fn.url, true, nil), newRelayWatchdog(t, fn.url, false, nil)
+	viaRelay, viaHandler := newRelayWatchdog(t, fn.URL, true, nil), newRelayWatchdog(t, fn.URL, false, nil)
 	for _, addr := range []string{viaRelay.addr, viaHandler.addr} {
-		n := len(fn.received())
-		c, err := net.DialTimeout("tcp", addr, relayWait)
-		if err != nil {
-			t.Fatal(err)
-		}
+		n := len(fn.Received())
+		c := lanetest.Dial(t, addr).Conn()
 		_, _ = io.WriteString(c, wdGet("/sleep"))
-		for end := time.Now().Add(relayWait); len(fn.received()) == n; time.Sleep(time.Millisecond) {
+		for end := time.Now().Add(lanetest.Wait); len(fn.Received()) == n; time.Sleep(time.Millisecond) {
 			if time.Now().After(end) {
 				t.Fatal("the function got no call")
 			}
@@ -376,7 +296,7 @@ func TestRelayClientGone(t *testing.T) {
 		_ = c.Close()
 	}
 	var ma, mb map[string]float64
-	for end := time.Now().Add(relayWait); ; time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(lanetest.Wait); ; time.Sleep(time.Millisecond) {
 		ma, mb = viaRelay.series(t), viaHandler.series(t)
 		done := ma["http_requests_total{code=502,method=get}"] == 1 && mb["http_requests_total{code=502,method=get}"] == 1
 		if done && ma["http_requests_in_flight{}"] == 0 && mb["http_requests_in_flight{}"] == 0 || time.Now().After(end) {
@@ -399,8 +319,8 @@ func TestRelayUpstreamDown(t *testing.T) {
 	dead := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
 	viaRelay, viaHandler := newRelayWatchdog(t, dead, true, nil), newRelayWatchdog(t, dead, false, nil)
 	got, relayed := wdCompare(t, fn, viaRelay, viaHandler, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx")
-	if !relayed || !strings.HasPrefix(got.norm, "HTTP/1.1 502") || !strings.Contains(got.norm, "cannot reach the function's upstream") {
-		t.Errorf("relayed %v, got %q; want a relayed 502", relayed, got.norm)
+	if !relayed || !strings.HasPrefix(got.Norm, "HTTP/1.1 502") || !strings.Contains(got.Norm, "cannot reach the function's upstream") {
+		t.Errorf("relayed %v, got %q; want a relayed 502", relayed, got.Norm)
 	}
 }
 
@@ -408,7 +328,7 @@ func TestRelayUpstreamDown(t *testing.T) {
 func TestRelayUpstreamPrefix(t *testing.T) {
 	t.Parallel()
 	fn := newRelayFn(t)
-	viaRelay, viaHandler := newRelayWatchdog(t, fn.url+"/prefix/", true, nil), newRelayWatchdog(t, fn.url+"/prefix/", false, nil)
+	viaRelay, viaHandler := newRelayWatchdog(t, fn.URL+"/prefix/", true, nil), newRelayWatchdog(t, fn.URL+"/prefix/", false, nil)
 	for _, raw := range []string{wdGet("/a?b"), wdGet("/notype"), wdGet("/")} {
 		if _, relayed := wdCompare(t, fn, viaRelay, viaHandler, raw); !relayed {
 			t.Errorf("%q not relayed", raw)
@@ -425,9 +345,9 @@ func TestRelayOff(t *testing.T) {
 		func(c *Config) { c.MaxInflight = 5 },
 		func(c *Config) { c.AccessLog = true },
 	} {
-		rw := newRelayWatchdog(t, fn.url, true, tune)
-		if a := wdAsk(t, rw.addr, wdGet("/a")); !strings.HasPrefix(a.norm, "HTTP/1.1 200") || rw.taken.Load() != 0 {
-			t.Errorf("got %q, relayed %d", a.norm, rw.taken.Load())
+		rw := newRelayWatchdog(t, fn.URL, true, tune)
+		if a := lanetest.Ask(t, rw.addr, wdGet("/a"), wdMask...); !strings.HasPrefix(a.Norm, "HTTP/1.1 200") || rw.taken.Load() != 0 {
+			t.Errorf("got %q, relayed %d", a.Norm, rw.taken.Load())
 		}
 	}
 }
@@ -436,17 +356,12 @@ func TestRelayOff(t *testing.T) {
 func TestRelayStreams(t *testing.T) {
 	t.Parallel()
 	fn := newRelayFn(t)
-	viaRelay, viaHandler := newRelayWatchdog(t, fn.url, true, nil), newRelayWatchdog(t, fn.url, false, nil)
+	viaRelay, viaHandler := newRelayWatchdog(t, fn.URL, true, nil), newRelayWatchdog(t, fn.URL, false, nil)
 	var got [2]string
 	for i, addr := range []string{viaRelay.addr, viaHandler.addr} {
-		c, err := net.DialTimeout("tcp", addr, relayWait)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(2 * relayWait))
-		_, _ = io.WriteString(c, wdGet("/stream"))
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c := lanetest.Dial(t, addr)
+		_, _ = io.WriteString(c.Conn(), wdGet("/stream"))
+		resp, err := http.ReadResponse(c.Reader(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

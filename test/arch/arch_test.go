@@ -38,6 +38,7 @@ var allowed = map[string][]string{
 	"internal/provider/rest":         {"pkg/api", "internal/provider", "internal/proxy"},
 	"internal/provider/memory":       {"pkg/api", "internal/provider"},
 	"internal/provider/providertest": {"pkg/api", "internal/provider"},
+	"internal/lane/lanetest":         {"internal/lane"},
 	"internal/provider/process":      {"pkg/api", "internal/provider", "internal/store", "internal/registry"},
 	"internal/queue":                 {"pkg/api", "internal/metrics"},
 	"internal/natsd":                 {},
