@@ -60,21 +60,15 @@ func (ex *Exchange) Get(name string) string {
 	return ""
 }
 
-// Has reports whether the request has the named header, even empty.
-func (ex *Exchange) Has(name string) bool {
-	for k := range ex.Fields {
-		if len(k) == len(name) && bytes.EqualFold(k, []byte(name)) {
-			return true
-		}
-	}
-	return false
-}
-
 // WantsClose reports whether the client asked to close the connection
 // after the response; a raw response must then say Connection: close.
 func (ex *Exchange) WantsClose() bool {
 	return ex.h.wantsClose || serverHasToken(ex.h.conn0, "close") || ex.c.s.shutting.Load()
 }
+
+// ClosesConnection reports whether a Connection header names close (the
+// client's wish; see WantsClose for the lane's answer).
+func (ex *Exchange) ClosesConnection() bool { return ex.h.wantsClose }
 
 // RemoteAddr is the client's address, as http.Request.RemoteAddr.
 func (ex *Exchange) RemoteAddr() string { return ex.c.nc.RemoteAddr().String() }

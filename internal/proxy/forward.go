@@ -148,8 +148,14 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 // invokeError answers an invocation that failed before the response
 // started: 504 when ctx ended, 502 otherwise.
 func (p *Proxy) invokeError(c *call, ctx context.Context, err error) {
+	p.failed(c, ctx.Err() != nil, err)
+}
+
+// failed answers an invocation that failed before the response started:
+// 504 when it timed out or the client left, 502 otherwise.
+func (p *Proxy) failed(c *call, timedOut bool, err error) {
 	p.log.Debug("invoking function", "function", c.function(), "error", err)
-	if ctx.Err() != nil {
+	if timedOut {
 		p.timedOut(c)
 		return
 	}

@@ -137,11 +137,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rawSub = rs
 		}
 	}
-	name, ns := api.SplitName(fn)
-	if ns == "" && strings.IndexByte(fn, '.') < 0 {
-		ns = p.cfg.DefaultNamespace
-	}
+	name, ns := p.names(fn)
 	p.forward(w, r, name, ns, sub, rawSub)
+}
+
+// names splits "name[.namespace]"; no dot means the default namespace.
+func (p *Proxy) names(fn string) (name, namespace string) {
+	name, namespace = api.SplitName(fn)
+	if namespace == "" && strings.IndexByte(fn, '.') < 0 {
+		namespace = p.cfg.DefaultNamespace
+	}
+	return name, namespace
 }
 
 // splitPath splits "/function/fn.ns/a/b" into "fn.ns" and "/a/b".

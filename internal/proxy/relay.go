@@ -51,10 +51,7 @@ func (p *Proxy) Relay(ex *lane.Exchange, start time.Time, dec Decoration) bool {
 	if !ok {
 		return false
 	}
-	name, ns := api.SplitName(fn)
-	if ns == "" && strings.IndexByte(fn, '.') < 0 {
-		ns = p.cfg.DefaultNamespace
-	}
+	name, ns := p.names(fn)
 	if validate(name, ns) != nil {
 		return false
 	}
@@ -93,7 +90,7 @@ func (p *Proxy) Relay(ex *lane.Exchange, start time.Time, dec Decoration) bool {
 	e := p.pools.acquire(key, t.URL, start)
 	defer e.users.Add(-1)
 
-	dropClose := connectionHasClose(ex)
+	dropClose := ex.ClosesConnection()
 	rl := &fastproxy.Relay{URI: relayURI(t, sub, ex), Host: t.URL.Host, Deadline: deadline,
 		Header: forwardedHeader(dec.RequestHeader(nil), ex), Drop: func(k []byte) bool {
 			// outboundHeader drops Forwarded, and the headers Connection
@@ -109,12 +106,7 @@ func (p *Proxy) Relay(ex *lane.Exchange, start time.Time, dec Decoration) bool {
 		}
 	case errors.Is(err, fastproxy.ErrBeforeResponse):
 		c.ResponseWriter = dec.Wrap(ex.ResponseWriter())
-		p.log.Debug("invoking function", "function", c.fn, "error", err)
-		if fastproxy.TimedOutAt(deadline, err) || ex.Gone() {
-			p.timedOut(c)
-		} else {
-			proxyError(c, http.StatusBadGateway, "cannot reach function "+c.fn+": "+reason(err))
-		}
+		p.failed(c, fastproxy.TimedOutAt(deadline, err) || ex.Gone(), err)
 	default:
 		p.log.Debug("copying function response", "function", c.fn, "error", err)
 		if c.code == 0 {
@@ -157,14 +149,19 @@ func isPlainPath(p string) bool {
 // forwardedHeader appends X-Forwarded-For and X-Forwarded-Host unless the
 // client sent them (its own are forwarded as they are), as setForwarded.
 func forwardedHeader(b []byte, ex *lane.Exchange) []byte {
-	if !ex.Has(api.HeaderForwardedFor) {
+	hasFor, hasHost := false, false
+	for k := range ex.Fields {
+		hasFor = hasFor || bytes.EqualFold(k, []byte(api.HeaderForwardedFor))
+		hasHost = hasHost || bytes.EqualFold(k, []byte(api.HeaderForwardedHost))
+	}
+	if !hasFor {
 		if ip, _, err := net.SplitHostPort(ex.RemoteAddr()); err == nil {
 			b = append(b, api.HeaderForwardedFor+": "...)
 			b = append(b, ip...)
 			b = append(b, "\r\n"...)
 		}
 	}
-	if !ex.Has(api.HeaderForwardedHost) {
+	if !hasHost {
 		b = append(b, api.HeaderForwardedHost+": "...)
 		b = append(b, ex.Host...)
 		b = append(b, "\r\n"...)
@@ -173,21 +170,6 @@ func forwardedHeader(b []byte, ex *lane.Exchange) []byte {
 }
 
 // connectionHasClose reports whether a Connection header of ex lists
-// close, which outboundHeader takes for a header name to drop.
-func connectionHasClose(ex *lane.Exchange) bool {
-	for name, value := range ex.Fields {
-		if len(name) != len("Connection") || !bytes.EqualFold(name, []byte("Connection")) {
-			continue
-		}
-		for item := range bytes.SplitSeq(value, []byte(",")) {
-			if bytes.EqualFold(bytes.Trim(item, " \t"), []byte("close")) { // textproto.TrimString
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // relayHooks give a relayed response what modifyFastResponse and the
 // decoration give a proxied one.
 type relayHooks struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gofaas/gofaas/internal/fastproxy"
@@ -31,25 +32,38 @@ func (u *upstream) serveFast(rw http.ResponseWriter, r *http.Request, deadline t
 		http.Error(rw, fmt.Sprintf("reading request body: %s", err), http.StatusBadRequest)
 		return
 	}
-	uri := u.pathPrefix + r.URL.EscapedPath()
-	if r.URL.RawQuery != "" || r.URL.ForceQuery {
-		uri += "?" + r.URL.RawQuery
-	}
-	req := &fastproxy.Request{Method: r.Method, URI: uri, Host: r.Host, Header: r.Header, Body: body, In: r,
+	req := &fastproxy.Request{Method: r.Method, URI: u.uri(r.URL), Host: r.Host, Header: r.Header, Body: body, In: r,
 		Deadline: deadline}
 	err = u.pool.Do(r.Context(), rw, req)
 	if err == nil {
 		return
 	}
 	if errors.Is(err, fastproxy.ErrBeforeResponse) {
-		if fastproxy.TimedOut(req, err) {
-			u.w.log.Warn("function timed out", "path", r.URL.Path)
-			writeTimeout(rw, limit)
-			return
-		}
-		u.proxyError(rw, r, err)
+		u.failed(rw, r, err, fastproxy.TimedOut(req, err), limit)
 		return
 	}
 	u.w.log.Debug("proxying response failed", "path", r.URL.Path, "err", err)
 	panic(http.ErrAbortHandler) // the response has started; cut it
+}
+
+// uri is the upstream request target for the client's URL: upstream_url's
+// path, then the client's path and query.
+func (u *upstream) uri(url *url.URL) string {
+	uri := u.pathPrefix + url.EscapedPath()
+	if url.RawQuery != "" || url.ForceQuery {
+		uri += "?" + url.RawQuery
+	}
+	return uri
+}
+
+// failed answers a fast-path call that failed before the response: 504
+// when its deadline passed (limit is the timeout reported), else as
+// proxyError.
+func (u *upstream) failed(rw http.ResponseWriter, r *http.Request, err error, timedOut bool, limit time.Duration) {
+	if timedOut {
+		u.w.log.Warn("function timed out", "path", r.URL.Path)
+		writeTimeout(rw, limit)
+		return
+	}
+	u.proxyError(rw, r, err)
 }

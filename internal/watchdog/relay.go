@@ -16,10 +16,16 @@ import (
 // the byte level by fastproxy.Pool.Relay, with the same metrics,
 // X-Duration-Seconds and errors as the handler chain gives.
 
+// relays reports whether the configuration lets relay take requests: http
+// mode, and nothing in the chain that needs the http.Request.
+func (w *Watchdog) relays() bool {
+	return w.up != nil && !w.cfg.JWTAuth && w.cfg.MaxInflight == 0 && !w.cfg.AccessLog
+}
+
 // relay is the lane's Shortcut; false leaves ex to the handler chain.
 func (w *Watchdog) relay(ex *lane.Exchange) bool {
 	u := w.up
-	if u == nil || w.cfg.JWTAuth || w.cfg.MaxInflight > 0 || w.cfg.AccessLog || !u.isReady() {
+	if !w.relays() || !u.isReady() {
 		return false
 	}
 	if p := ex.URL.Path; p == PathHealth || p == PathReady || !fastproxy.Relayable(ex) {
@@ -29,27 +35,17 @@ func (w *Watchdog) relay(ex *lane.Exchange) bool {
 	start := time.Now()
 	m.inflight.Inc()
 	w.inflight.Add(1)
-	limit := u.exchangeTimeout(ex)
+	limit := u.timeoutFor(ex.Get(api.HeaderTimeout))
 	var deadline time.Time
 	if limit > 0 {
 		deadline = start.Add(limit)
 	}
-	uri := u.pathPrefix + ex.URL.EscapedPath()
-	if ex.URL.RawQuery != "" || ex.URL.ForceQuery {
-		uri += "?" + ex.URL.RawQuery
-	}
 	hooks := &relayHooks{start: start}
-	status, err := u.pool.Relay(ex, &fastproxy.Relay{URI: uri, Host: ex.Host, Deadline: deadline}, hooks)
+	status, err := u.pool.Relay(ex, &fastproxy.Relay{URI: u.uri(ex.URL), Host: ex.Host, Deadline: deadline}, hooks)
 	switch {
 	case err == nil:
 	case errors.Is(err, fastproxy.ErrBeforeResponse):
-		rw := hooks.Writer(ex.ResponseWriter())
-		if fastproxy.TimedOutAt(deadline, err) {
-			w.log.Warn("function timed out", "path", ex.URL.Path)
-			writeTimeout(rw, limit)
-		} else {
-			u.proxyError(rw, ex.Request(), err)
-		}
+		u.failed(hooks.Writer(ex.ResponseWriter()), ex.Request(), err, fastproxy.TimedOutAt(deadline, err), limit)
 		status = hooks.rec.code()
 	default:
 		w.log.Debug("proxying response failed", "path", ex.URL.Path, "err", err)
@@ -59,18 +55,6 @@ func (w *Watchdog) relay(ex *lane.Exchange) bool {
 	m.inflight.Dec()
 	m.observe(ex.Method, status, time.Since(start))
 	return true
-}
-
-// exchangeTimeout is timeout for an exchange: exec_timeout, or a smaller
-// X-Timeout.
-func (u *upstream) exchangeTimeout(ex *lane.Exchange) time.Duration {
-	limit := u.w.cfg.ExecTimeout
-	if v := ex.Get(api.HeaderTimeout); v != "" {
-		if d, err := ParseDuration(v); err == nil && d > 0 && (limit == 0 || d < limit) {
-			limit = d
-		}
-	}
-	return limit
 }
 
 // relayHooks add X-Duration-Seconds as the recorder does, and leave

@@ -211,8 +211,13 @@ func (u *upstream) isReady() bool {
 }
 
 func (u *upstream) timeout(r *http.Request) time.Duration {
+	return u.timeoutFor(r.Header.Get(api.HeaderTimeout))
+}
+
+// timeoutFor is exec_timeout, or the X-Timeout value xTimeout when smaller.
+func (u *upstream) timeoutFor(xTimeout string) time.Duration {
 	limit := u.w.cfg.ExecTimeout
-	if v := r.Header.Get(api.HeaderTimeout); v != "" {
+	if v := xTimeout; v != "" {
 		if d, err := ParseDuration(v); err == nil && d > 0 && (limit == 0 || d < limit) {
 			limit = d
 		}

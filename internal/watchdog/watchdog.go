@@ -177,7 +177,7 @@ func (w *Watchdog) listen() (net.Listener, error) {
 // ErrUpstreamExited (after draining) if the upstream dies.
 func (w *Watchdog) Serve(ctx context.Context, ln, mln net.Listener) error {
 	var shortcut func(*lane.Exchange) bool
-	if w.up != nil && !w.cfg.JWTAuth && w.cfg.MaxInflight == 0 && !w.cfg.AccessLog {
+	if w.relays() {
 		shortcut = w.relay
 	}
 	srv := lane.Wrap(w.newServer(w.handler), nil, shortcut)
