@@ -215,13 +215,13 @@ type outcome struct {
 
 // diffEnv is an upstream with a relaying lane and a Do lane in front.
 type diffEnv struct {
-	up                  *rawUpstream
-	relayPool, doPool   *Pool
-	relayAddr, doAddr   string
-	mu                  sync.Mutex
-	relayOut, doOut     []outcome
-	waitGone            atomic.Bool // the relay shim waits for the client to leave first
-	relayTaken, relayed atomic.Int64
+	up                *rawUpstream
+	relayPool, doPool *Pool
+	relayAddr, doAddr string
+	mu                sync.Mutex
+	relayOut, doOut   []outcome
+	waitGone          atomic.Bool // the relay shim waits for the client to leave first
+	relayTaken        atomic.Int64
 }
 
 func newDiffEnv(t *testing.T, dial DialFunc, up *rawUpstream) *diffEnv {
