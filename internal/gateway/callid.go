@@ -22,9 +22,7 @@ import (
 func (g *Gateway) callID(next http.Handler) http.Handler {
 	ids := g.ids
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		c := &callWriter{ResponseWriter: w, id: r.Header.Get(api.HeaderCallID), start: start, servedBy: g.servedBy,
-			startText: strconv.FormatInt(start.UnixNano(), 10)}
+		c := &callWriter{ResponseWriter: w, call: g.newCall(r.Header.Get(api.HeaderCallID))}
 		// The keys are in canonical form: plain assignments skip Set's
 		// canonicalization, and the values share one array.
 		if c.id == "" {
@@ -74,14 +72,32 @@ func (ids *callIDs) next() string {
 	return string(s[:])
 }
 
+// call is what the gateway adds to one invocation, through callWriter or
+// relayCall: its ID (the client's X-Call-Id, or a new one), its start and
+// the X-Served-By value.
+type call struct {
+	id, startText, servedBy string
+	start                   time.Time
+}
+
+// newCall starts a call now, with the client's id ("" for none).
+func (g *Gateway) newCall(id string) call {
+	start := time.Now()
+	return call{id: id, start: start, startText: strconv.FormatInt(start.UnixNano(), 10), servedBy: g.servedBy}
+}
+
+// duration is X-Duration-Seconds: the time since the start.
+func (c *call) duration() string {
+	return strconv.FormatFloat(time.Since(c.start).Seconds(), 'f', 6, 64)
+}
+
 // callWriter sets the gateway's response headers just before the status
 // line goes out, overriding copies the function may have sent.
 type callWriter struct {
 	http.ResponseWriter
-	id, startText, servedBy string
-	start                   time.Time
-	wrote                   bool
-	values                  [6]string // of the headers set, see value
+	call
+	wrote  bool
+	values [6]string // of the headers set, see value
 }
 
 // value returns a one-element header value backed by c.values[i]: slots 0
@@ -99,7 +115,7 @@ func (c *callWriter) WriteHeader(code int) {
 		h[api.HeaderStartTime] = c.value(3, c.startText)
 		h[api.HeaderServedBy] = c.value(4, c.servedBy)
 		if v := h[api.HeaderDuration]; len(v) == 0 || v[0] == "" {
-			h[api.HeaderDuration] = c.value(5, strconv.FormatFloat(time.Since(c.start).Seconds(), 'f', 6, 64))
+			h[api.HeaderDuration] = c.value(5, c.duration())
 		}
 	}
 	c.ResponseWriter.WriteHeader(code)

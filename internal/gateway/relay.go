@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/gofaas/gofaas/internal/lane"
 	"github.com/gofaas/gofaas/internal/proxy"
@@ -18,19 +16,16 @@ func (g *Gateway) Relay(ex *lane.Exchange) bool {
 	if !isInvokePath(ex.Method, ex.URL.Path, ex.URL.RawPath) {
 		return false
 	}
-	start := time.Now()
-	d := &relayCall{servedBy: g.servedBy, start: start, startText: strconv.FormatInt(start.UnixNano(), 10),
-		id: ex.Get(api.HeaderCallID), ids: g.ids}
+	d := &relayCall{call: g.newCall(ex.Get(api.HeaderCallID)), ids: g.ids}
 	d.newID = d.id == ""
-	return g.proxy.Relay(ex, start, d)
+	return g.proxy.Relay(ex, d.start, d)
 }
 
 // relayCall is callID's work for one relayed invocation.
 type relayCall struct {
-	id, startText, servedBy string
-	newID                   bool // the client sent none: one is made, and goes upstream
-	start                   time.Time
-	ids                     *callIDs
+	call
+	newID bool // the client sent none: one is made, and goes upstream
+	ids   *callIDs
 }
 
 // callID returns the call's id, made on first use, once the proxy relays:
@@ -58,9 +53,7 @@ func (d *relayCall) ResponseHeader(b []byte, hasDuration bool) []byte {
 	b = appendLine(b, api.HeaderStartTime, d.startText)
 	b = appendLine(b, api.HeaderServedBy, d.servedBy)
 	if !hasDuration {
-		b = append(b, api.HeaderDuration+": "...)
-		b = strconv.AppendFloat(b, time.Since(d.start).Seconds(), 'f', 6, 64)
-		b = append(b, "\r\n"...)
+		b = appendLine(b, api.HeaderDuration, d.duration())
 	}
 	return b
 }
@@ -74,7 +67,8 @@ func (d *relayCall) DropResponse(name []byte) bool {
 }
 
 func (d *relayCall) Wrap(w http.ResponseWriter) http.ResponseWriter {
-	return &callWriter{ResponseWriter: w, id: d.callID(), start: d.start, servedBy: d.servedBy, startText: d.startText}
+	d.callID()
+	return &callWriter{ResponseWriter: w, call: d.call}
 }
 
 func appendLine(b []byte, k, v string) []byte {
