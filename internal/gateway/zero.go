@@ -84,6 +84,11 @@ func (w *waker) Resolve(ctx context.Context, name, namespace string) (provider.T
 	case ready:
 		return w.p.Resolve(ctx, name, namespace)
 	case wk == nil:
+		// Nothing to wait for; a wake that ended since the first try may
+		// have left a ready replica.
+		if t, err2 := w.p.Resolve(ctx, name, namespace); err2 == nil {
+			return t, nil
+		}
 		return t, err
 	}
 	select {
@@ -120,6 +125,14 @@ func (w *waker) join(ctx context.Context, name, namespace string) (wk *wake, rea
 		return w.begin(ctx, key, time.Now().Add(w.cfg.Wait), func(ctx context.Context) error {
 			return w.wakeUp(ctx, name, namespace, st.Labels)
 		}), false
+	}
+	// Replicas are starting: maybe by a wake that began after the check
+	// above (its Scale is what this call saw), which it must join.
+	w.mu.Lock()
+	wk = w.wakes[key]
+	w.mu.Unlock()
+	if wk != nil {
+		return wk, false
 	}
 	until, ok := w.startingUntil(key)
 	if !ok {
